@@ -1,0 +1,7 @@
+"""Reverse-mode automatic differentiation: Function nodes, the engine, grad mode, gradcheck."""
+
+from .engine import backward, unbroadcast
+from .function import Function
+from .grad_mode import enable_grad, is_grad_enabled, no_grad
+
+__all__ = ["Function", "backward", "unbroadcast", "no_grad", "enable_grad", "is_grad_enabled"]
