@@ -198,22 +198,33 @@ class Tensor:
     def __int__(self) -> int:
         return int(self.item())
 
-    # ---- arithmetic: each a one-line delegation ------------------------------------------
-    def __add__(self, other): return Add.apply(self, other)  # noqa: E704
-    def __radd__(self, other): return Add.apply(other, self)  # noqa: E704
-    def __sub__(self, other): return Sub.apply(self, other)  # noqa: E704
-    def __rsub__(self, other): return Sub.apply(other, self)  # noqa: E704
-    def __mul__(self, other): return Mul.apply(self, other)  # noqa: E704
-    def __rmul__(self, other): return Mul.apply(other, self)  # noqa: E704
-    def __truediv__(self, other): return Div.apply(self, other)  # noqa: E704
-    def __rtruediv__(self, other): return Div.apply(other, self)  # noqa: E704
-    def __pow__(self, other): return Pow.apply(self, other)  # noqa: E704
-    def __rpow__(self, other): return Pow.apply(other, self)  # noqa: E704
-    def __neg__(self): return Neg.apply(self)  # noqa: E704
+    # ---- arithmetic: each a one-line delegation to an op ---------------------------------
+    def __add__(self, other): return apply_binary(Add, self, other)  # noqa: E704
+    def __sub__(self, other): return apply_binary(Sub, self, other)  # noqa: E704
+    def __mul__(self, other): return apply_binary(Mul, self, other)  # noqa: E704
+    def __truediv__(self, other): return apply_binary(Div, self, other)  # noqa: E704
+    def __pow__(self, other): return apply_binary(Pow, self, other)  # noqa: E704
+    def __neg__(self): return apply_unary(Neg, self)  # noqa: E704
+    def __abs__(self): return apply_unary(Abs, self)  # noqa: E704
+    add, sub, mul, div, pow, neg, abs = (
+        __add__, __sub__, __mul__, __truediv__, __pow__, __neg__, __abs__)
+    def exp(self): return apply_unary(Exp, self)  # noqa: E704
+    def log(self): return apply_unary(Log, self)  # noqa: E704
+    def sqrt(self): return apply_unary(Sqrt, self)  # noqa: E704
+    def tanh(self): return apply_unary(Tanh, self)  # noqa: E704
+    def sigmoid(self): return apply_unary(Sigmoid, self)  # noqa: E704
+    def relu(self): return apply_unary(Relu, self)  # noqa: E704
+    def maximum(self, other): return apply_binary(Maximum, self, other)  # noqa: E704
+    def minimum(self, other): return apply_binary(Minimum, self, other)  # noqa: E704
+    def __radd__(self, other): return apply_binary(Add, other, self)  # noqa: E704
+    def __rsub__(self, other): return apply_binary(Sub, other, self)  # noqa: E704
+    def __rmul__(self, other): return apply_binary(Mul, other, self)  # noqa: E704
+    def __rtruediv__(self, other): return apply_binary(Div, other, self)  # noqa: E704
+    def __rpow__(self, other): return apply_binary(Pow, other, self)  # noqa: E704
     def __pos__(self): return self  # noqa: E704
     def __matmul__(self, other): return matmul(self, other)  # noqa: E704
     def __rmatmul__(self, other): return matmul(other, self)  # noqa: E704
-    def __abs__(self): return Abs.apply(self)  # noqa: E704
+    def matmul(self, other): return matmul(self, other)  # noqa: E704
     def __getitem__(self, index): return getitem(self, index)  # noqa: E704
 
     # comparisons: no gradient flows through them
@@ -224,28 +235,10 @@ class Tensor:
     def __eq__(self, other): return _compare(np.equal, self, other)  # noqa: E704
     def __ne__(self, other): return _compare(np.not_equal, self, other)  # noqa: E704
 
-    def add(self, other): return Add.apply(self, other)  # noqa: E704
-    def sub(self, other): return Sub.apply(self, other)  # noqa: E704
-    def mul(self, other): return Mul.apply(self, other)  # noqa: E704
-    def div(self, other): return Div.apply(self, other)  # noqa: E704
-    def pow(self, exponent): return Pow.apply(self, exponent)  # noqa: E704
-    def neg(self): return Neg.apply(self)  # noqa: E704
-    def matmul(self, other): return matmul(self, other)  # noqa: E704
-
-    # ---- elementwise functions ----------------------------------------------------------
-    def exp(self): return Exp.apply(self)  # noqa: E704
-    def log(self): return Log.apply(self)  # noqa: E704
-    def sqrt(self): return Sqrt.apply(self)  # noqa: E704
-    def abs(self): return Abs.apply(self)  # noqa: E704
-    def tanh(self): return Tanh.apply(self)  # noqa: E704
-    def sigmoid(self): return Sigmoid.apply(self)  # noqa: E704
-    def relu(self): return Relu.apply(self)  # noqa: E704
     def clip(self, min=None, max=None): return clip(self, min, max)  # noqa: E704
     clamp = clip
-    def maximum(self, other): return Maximum.apply(self, other)  # noqa: E704
-    def minimum(self, other): return Minimum.apply(self, other)  # noqa: E704
-    def softmax(self, dim=-1): return Softmax.apply(self, dim=dim)  # noqa: E704
-    def log_softmax(self, dim=-1): return LogSoftmax.apply(self, dim=dim)  # noqa: E704
+    def softmax(self, dim=-1): return softmax(self, dim)  # noqa: E704
+    def log_softmax(self, dim=-1): return log_softmax(self, dim)  # noqa: E704
 
     # ---- reductions -----------------------------------------------------------------------
     def sum(self, dim=None, keepdim=False, *, axis=None):  # noqa: E704
@@ -292,13 +285,16 @@ def _compare(ufunc, a, b) -> Tensor:
 
 # The ops import Tensor from this module, so they come after the class is defined.
 from .autograd.engine import backward  # noqa: E402
+from .autograd.function import apply_binary, apply_unary  # noqa: E402
 from .ops.elementwise import (  # noqa: E402
     Abs, Add, Cast, Clone, Div, Exp, Log, Maximum, Minimum, Mul, Neg, Pow, Relu, Sigmoid,
     Sqrt, Sub, Tanh, clip,
 )
 from .ops.linalg import matmul  # noqa: E402
 from .ops.movement import flatten, getitem, permute, reshape, squeeze, transpose, unsqueeze  # noqa: E402,E501
+from .nn.functional import log_softmax, softmax  # noqa: E402
 from .ops.reduce import (  # noqa: E402
-    LogSoftmax, Softmax, amax, amin, argmax, argmin, reduce_max, reduce_mean, reduce_min,
+    amax, amin, argmax, argmin, reduce_max, reduce_mean, reduce_min,
     reduce_sum,
 )
+

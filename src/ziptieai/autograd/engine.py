@@ -1,19 +1,24 @@
 """backward(): reverse-mode differentiation over the graph of Function nodes.
 
 Iterative throughout: a chain of 100,000 ops never touches the recursion limit.
-1. Topological order of the nodes reachable from the root (explicit stack, post-order).
-2. Walk it from the root: each node's backward turns its output gradient into one gradient
+1. Nodes are visited newest first (a heap on their creation number), which is a topological
+   order: every consumer of a tensor is younger than the tensor.
+2. From the root: each node's backward turns its output gradient into one gradient
    per input; `unbroadcast` sums those down to the input's shape; gradients meeting at a
    node are summed before it runs; leaves accumulate into `.grad`, as in torch.
 3. Unless `retain_graph`, each node drops its saved arrays and its parents once used, so the
-   graph's memory goes back as soon as the pass is over, and a second pass is an error.
+   graph's memory goes back as soon as the pass is over; a node left with no parents is
+   how a second pass through a released graph is detected (a recorded node always has one).
 """
 
 from __future__ import annotations
 
+from heapq import heappop, heappush
+from operator import attrgetter
+
 import numpy as np
 
-from .function import RELEASED, Function
+from .function import Function
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
@@ -34,25 +39,25 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
 
 
 def topological_order(root: Function) -> list:
-    """Nodes reachable from `root`, each after every node that consumes its output."""
-    order = []
+    """Nodes reachable from `root`, each after every node that consumes its output.
+
+    Inputs are always created before the ops that use them, so sorting the reachable nodes
+    by descending creation number (`seq`) is a topological order, found without recursion.
+    """
+    nodes = [root]
     seen = {root}
-    stack = [(root, False)]
-    push, pop = stack.append, stack.pop
-    while stack:
-        node, expanded = pop()
-        if expanded:
-            order.append(node)
-            continue
-        push((node, True))
+    for node in nodes:  # NOTE: the list grows while we walk it: a breadth-first sweep
         for parent in node.parents:
             if parent is not None:
                 ctx = parent._ctx
                 if ctx is not None and ctx not in seen:
                     seen.add(ctx)
-                    push((ctx, False))
-    order.reverse()
-    return order
+                    nodes.append(ctx)
+    nodes.sort(key=_seq, reverse=True)
+    return nodes
+
+
+_seq = attrgetter("seq")
 
 
 def backward(root, gradient=None, retain_graph: bool = False) -> None:
@@ -79,19 +84,35 @@ def backward(root, gradient=None, retain_graph: bool = False) -> None:
             )
     ctx = root._ctx
     if ctx is None:  # a leaf: d(root)/d(root) = 1
-        _accumulate(root, gradient, fresh=False)
+        _store_leaf_grads([root], {root: gradient}, set())
         return
-    if ctx.saved is RELEASED:
+    if not ctx.parents:
         raise _released_error(ctx)
+    # NOTE: pending gradients are keyed by node for interior tensors and by the tensor itself
+    # for leaves, so both are summed the same way and each leaf's .grad is written once.
     pending = {ctx: gradient}
-    for node in topological_order(ctx):
-        grad = pending.pop(node)
-        if node.saved is RELEASED:
+    pop, get = pending.pop, pending.get
+    leaves = []
+    release = not retain_graph
+    # NOTE: a max-heap on creation number yields each node after all its consumers (they are
+    # younger), discovering the graph as it goes: no separate sort, and `pending` doubles as
+    # the visited set. When just one node is waiting (a chain) it skips the heap (`nxt`).
+    heap = []
+    nxt = ctx
+    while True:
+        if nxt is not None:
+            node, nxt = nxt, None
+        elif heap:
+            node = heappop(heap)[1]
+        else:
+            break
+        grad = pop(node)
+        parents = node.parents
+        if not parents:  # released by an earlier backward
             raise _released_error(node)
         input_grads = node.backward(node, grad)
-        parents = node.parents
-        if not retain_graph:
-            node.saved = RELEASED
+        if release:
+            node.saved = None
             node.parents = ()
         for parent, g in zip(parents, input_grads):
             if parent is None or g is None:
@@ -99,24 +120,43 @@ def backward(root, gradient=None, retain_graph: bool = False) -> None:
             shape = parent.data.shape
             if g.shape != shape:
                 g = unbroadcast(g, shape)
-            parent_ctx = parent._ctx
-            if parent_ctx is None:
-                # NOTE: a backward may hand back its own incoming gradient or a view of it;
-                # a leaf must own its .grad (it is accumulated in place), so copy those.
-                _accumulate(parent, g, fresh=g is not grad and g.base is None)
+            key = parent._ctx or parent
+            prev = get(key)
+            if prev is None:
+                pending[key] = g
+                if key is parent:
+                    leaves.append(parent)
+                elif nxt is None and not heap:
+                    nxt = key
+                else:
+                    if nxt is not None:
+                        heappush(heap, (-nxt.seq, nxt))
+                        nxt = None
+                    heappush(heap, (-key.seq, key))
             else:
-                prev = pending.get(parent_ctx)
-                pending[parent_ctx] = g if prev is None else prev + g
+                pending[key] = prev + g
+    _store_leaf_grads(leaves, pending, {id(gradient)})
 
 
-def _accumulate(leaf, g: np.ndarray, fresh: bool) -> None:
-    dtype = leaf.data.dtype
-    if g.dtype != dtype:
-        g, fresh = g.astype(dtype), True
-    if leaf.grad is None:
-        leaf.grad = g if fresh else g.copy()
-    else:
-        leaf.grad += g
+def _store_leaf_grads(leaves: list, pending: dict, handed_out: set) -> None:
+    """Accumulate each leaf's summed gradient into its .grad, as torch does.
+
+    NOTE: a backward may return its incoming gradient, or a view of it, to several inputs;
+    a leaf's .grad is accumulated in place later, so it must own its memory: views and
+    arrays already handed out (or given by the caller) are copied, fresh ones are kept.
+    """
+    for leaf in leaves:
+        g = pending[leaf]
+        dtype = leaf.data.dtype
+        if g.dtype != dtype:
+            g = g.astype(dtype)
+        elif g.base is not None or id(g) in handed_out:
+            g = g.copy()
+        handed_out.add(id(g))
+        if leaf.grad is None:
+            leaf.grad = g
+        else:
+            leaf.grad += g
 
 
 def _released_error(node: Function) -> RuntimeError:

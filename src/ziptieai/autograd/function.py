@@ -15,6 +15,8 @@ its forward broadcast to, and the engine sums them down to each input's shape.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from . import grad_mode
@@ -22,22 +24,42 @@ from . import grad_mode
 _grad_state = grad_mode.state
 
 
-class _Released:
-    """Marker for a node whose saved arrays were freed by a backward pass."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "<released>"
+_new = object.__new__
+_next_seq = itertools.count().__next__
+_SCALARS: dict = {}  # dtype -> {Python number: 0-d array of that dtype}
 
 
-RELEASED = _Released()
+def scalar_like(x, array: np.ndarray):
+    """A Python number as a 0-d array of `array`'s float dtype (cached), else `x` unchanged.
+
+    NOTE: NumPy takes twice as long for `array * 1.5` as for `array * array0d` (it converts
+    the Python number on every call); converted once here, the constant is reused by the
+    forward and the backward of every op that meets it.
+    """
+    kind = type(x)
+    if kind is not float and kind is not int:  # bools, arrays, None stay as they are
+        return x
+    cache = _SCALARS.get(array.dtype)
+    if cache is None:
+        if array.dtype.kind != "f":
+            return x
+        cache = _SCALARS[array.dtype] = {}
+    z = cache.get(x)
+    if z is None:
+        if len(cache) > 4096:  # bounded: constants like lr rarely change
+            cache.clear()
+        z = cache[x] = np.asarray(x, dtype=array.dtype)
+    return z
 
 
 class Function:
-    """Base of every op; an instance is the graph node (the `ctx`) of the tensor it made."""
+    """Base of every op; an instance is the graph node (the `ctx`) of the tensor it made.
 
-    __slots__ = ("parents", "saved")
+    `seq` numbers nodes in creation order: a node's inputs are always older than it, so
+    descending `seq` is a topological order for backward.
+    """
+
+    __slots__ = ("parents", "saved", "seq")
 
     @staticmethod
     def forward(ctx: "Function", *args, **params):  # pragma: no cover - interface
@@ -50,38 +72,29 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         """Run the op on Tensors (or plain numbers/arrays, treated as constants)."""
-        ctx = cls.__new__(cls)
-        ctx.saved = None
+        if not params:
+            # NOTE: one- and two-input ops are nearly every call; fixed-arity paths are faster.
+            if len(inputs) == 2:
+                return apply_binary(cls, inputs[0], inputs[1])
+            if len(inputs) == 1:
+                return apply_unary(cls, inputs[0])
+        ctx = _new(cls)
         arrays = []
-        parents = []
-        record = False
+        parent_list = []
         for x in inputs:
             if isinstance(x, Tensor):
                 arrays.append(x.data)
-                if x.requires_grad:
-                    parents.append(x)
-                    record = True
-                else:
-                    parents.append(None)
+                parent_list.append(x if x.requires_grad else None)
             else:
-                if isinstance(x, np.generic):
-                    # NOTE: a NumPy scalar would upcast float32 arrays under NumPy 2; a Python
-                    # number adopts the array's dtype.
-                    x = x.item()
-                arrays.append(x)
-                parents.append(None)
+                arrays.append(x.item() if isinstance(x, np.generic) else x)
+                parent_list.append(None)
+        if len(arrays) == 2 and parent_list[0] is None is not parent_list[1]:
+            arrays[0] = scalar_like(arrays[0], arrays[1])
+        elif len(arrays) == 2 and parent_list[1] is None and isinstance(arrays[0], np.ndarray):
+            arrays[1] = scalar_like(arrays[1], arrays[0])
         out = cls.forward(ctx, *arrays, **params)
-        result = Tensor.__new__(Tensor)
-        result.data = out
-        result.grad = None
-        if record and _grad_state.enabled:
-            ctx.parents = tuple(parents)
-            result.requires_grad = True
-            result._ctx = ctx
-        else:
-            result.requires_grad = False
-            result._ctx = None
-        return result
+        parents = tuple(parent_list) if any(p is not None for p in parent_list) else None
+        return _wrap(out, ctx, parents)
 
     @property
     def name(self) -> str:
@@ -92,3 +105,52 @@ class Function:
 
 
 from ..tensor import Tensor  # noqa: E402  (tensor.py imports the ops that import this module)
+
+
+def _wrap(out: np.ndarray, ctx: Function, parents) -> "Tensor":
+    """The output Tensor; with grad mode on and an input requiring grad, ctx becomes its node."""
+    result = _new(Tensor)
+    result.data = out
+    result.grad = None
+    if parents is not None and _grad_state.enabled:
+        ctx.parents = parents
+        ctx.seq = _next_seq()
+        result.requires_grad = True
+        result._ctx = ctx
+    else:
+        result.requires_grad = False
+        result._ctx = None
+    return result
+
+
+def apply_unary(cls, a) -> "Tensor":
+    """`cls.apply(a)` for a parameterless one-input op (the fast path Tensor methods use)."""
+    ctx = _new(cls)
+    if isinstance(a, Tensor):
+        out = cls.forward(ctx, a.data)
+        return _wrap(out, ctx, (a,) if a.requires_grad else None)
+    return _wrap(cls.forward(ctx, a), ctx, None)
+
+
+def apply_binary(cls, a, b) -> "Tensor":
+    """`cls.apply(a, b)` for a parameterless two-input op; a plain number becomes a constant
+    of the other input's dtype."""
+    ctx = _new(cls)
+    if isinstance(a, Tensor):
+        pa = a if a.requires_grad else None
+        a = a.data
+        if isinstance(b, Tensor):
+            pb = b if b.requires_grad else None
+            b = b.data
+        else:
+            pb = None
+            b = scalar_like(b.item() if isinstance(b, np.generic) else b, a)
+    elif isinstance(b, Tensor):
+        pa = None
+        pb = b if b.requires_grad else None
+        b = b.data
+        a = scalar_like(a.item() if isinstance(a, np.generic) else a, b)
+    else:
+        pa = pb = None
+    out = cls.forward(ctx, a, b)
+    return _wrap(out, ctx, (pa, pb) if pa is not None or pb is not None else None)

@@ -64,7 +64,8 @@ class Mul(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved
-        return (g * b if _wants(ctx, 0) else None), (g * a if _wants(ctx, 1) else None)
+        pa, pb = ctx.parents
+        return (None if pa is None else g * b), (None if pb is None else g * a)
 
 
 class Div(Function):
@@ -212,7 +213,8 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, g):
         y = ctx.saved
-        return (g * (1 - y * y),)
+        gy = g * y
+        return (g - gy * y,)  # NOTE: g·(1 - y²) without a Python-scalar ufunc (2× slower)
 
 
 class Sigmoid(Function):
@@ -231,7 +233,8 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, g):
         y = ctx.saved
-        return (g * (y * (1 - y)),)
+        gy = g * y
+        return (gy - gy * y,)
 
 
 class Relu(Function):
