@@ -3,5 +3,7 @@
 from .engine import backward, unbroadcast
 from .function import Function
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
+from .gradcheck import GradcheckError, gradcheck, numerical_grad
 
-__all__ = ["Function", "backward", "unbroadcast", "no_grad", "enable_grad", "is_grad_enabled"]
+__all__ = ["Function", "backward", "unbroadcast", "no_grad", "enable_grad", "is_grad_enabled",
+           "gradcheck", "numerical_grad", "GradcheckError"]

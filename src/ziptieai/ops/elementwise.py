@@ -282,7 +282,7 @@ def erf(x: np.ndarray) -> np.ndarray:
     torch parity needs. GELU(approximate='tanh') is the fast choice for big activations.
     """
     x = np.asarray(x)
-    return _erf_object(x).astype(x.dtype if x.dtype.kind == "f" else np.float64)
+    return np.asarray(_erf_object(x), dtype=x.dtype if x.dtype.kind == "f" else np.float64)
 
 
 class Gelu(Function):
