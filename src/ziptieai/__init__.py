@@ -14,7 +14,7 @@ from .ops.elementwise import clip, where
 from .ops.linalg import matmul
 from .ops.movement import cat, concat, stack
 from .random import manual_seed
-from . import functional, nn
+from . import data, functional, nn, optim
 
 clamp = clip
 
@@ -22,5 +22,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed",
-    "matmul", "concat", "cat", "stack", "clip", "clamp", "where", "functional", "nn",
+    "matmul", "concat", "cat", "stack", "clip", "clamp", "where", "functional", "nn", "optim",
+    "data",
 ]

@@ -278,7 +278,9 @@ def cross_entropy(input, target, reduction: str = "mean") -> Tensor:
     """
     _check_reduction("cross_entropy", reduction)
     t = _array(target)
-    if t.dtype.kind == "f":
+    # NOTE: float targets of the input's rank are probabilities; float labels of shape (N,)
+    # fall through to the label check, which names their dtype.
+    if t.dtype.kind == "f" and t.ndim == _array(input).ndim:
         _same_shape("cross_entropy (probability target)", input, target)
         logp = LogSoftmax.apply(input, dim=1)
         return _reduce("cross_entropy", -(logp * target).sum(dim=1), reduction)

@@ -40,7 +40,8 @@ class Linear(Module):
         if not shape or shape[-1] != self.in_features:
             raise ValueError(
                 f"{self!r}: input of shape {tuple(shape)} has {shape[-1] if shape else 0} "
-                f"features in its last dim, expected {self.in_features}"
+                f"features in its last dim, but the weight of shape {self.weight.shape} "
+                f"expects {self.in_features} (in_features)"
             )
         return F.Linear.apply(x, self.weight, self.bias) if self.bias is not None else \
             F.Linear.apply(x, self.weight)

@@ -60,6 +60,12 @@ class Module:
             raise AttributeError(
                 f"{type(self).__name__}: call super().__init__() before assigning attributes"
             )
+        if name in self._buffers and (value is None or (
+                isinstance(value, Tensor) and not isinstance(value, Parameter))):
+            # NOTE: as torch, assigning a tensor to a buffer's name replaces the buffer.
+            self._buffers[name] = value
+            object.__setattr__(self, name, value)
+            return
         for registry in (self._parameters, self._buffers, self._modules):
             registry.pop(name, None)
         if isinstance(value, Parameter):
@@ -92,15 +98,17 @@ class Module:
         setattr(self, name, module)
 
     # ---- traversal ---------------------------------------------------------------------------
-    def named_modules(self, prefix: str = "") -> Iterator[tuple]:
-        """(name, module) for this module and every descendant, depth-first, each once."""
+    def named_modules(self, prefix: str = "", remove_duplicate: bool = True) -> Iterator[tuple]:
+        """(name, module) for this module and every descendant, depth-first; a module reached
+        by several names is listed once, unless `remove_duplicate=False`."""
         seen = set()
         stack = [(prefix, self)]
         while stack:
             name, module = stack.pop()
-            if id(module) in seen:
-                continue
-            seen.add(id(module))
+            if remove_duplicate:
+                if id(module) in seen:
+                    continue
+                seen.add(id(module))
             yield name, module
             children = [(f"{name}.{k}" if name else k, m) for k, m in module._modules.items()
                         if m is not None]
@@ -191,15 +199,21 @@ class Module:
         NOTE: unlike torch, the arrays are copies: a state dict is a snapshot that later
         training steps do not change.
         """
-        state = {name: p.data.copy() for name, p in self.named_parameters()}
-        state.update({name: b.data.copy() for name, b in self.named_buffers()})
-        return state
+        return {name: t.data.copy() for name, t in self._named_state()}
+
+    def _named_state(self) -> Iterator[tuple]:
+        """(key, tensor) for the state dict in torch's order: module by module, parameters
+        then buffers; a shared module appears under each of its names, as in torch."""
+        for mod_name, module in self.named_modules(remove_duplicate=False):
+            prefix = f"{mod_name}." if mod_name else ""
+            for name, t in (*module._parameters.items(), *module._buffers.items()):
+                if t is not None:
+                    yield prefix + name, t
 
     def load_state_dict(self, state_dict: dict, strict: bool = True) -> dict:
         """Copy values (arrays, Tensors or torch tensors) into the parameters and buffers, in
         place. With strict, the keys must match exactly. Returns missing/unexpected keys."""
-        own = dict(self.named_parameters())
-        own.update(self.named_buffers())
+        own = dict(self._named_state())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):

@@ -1,0 +1,125 @@
+"""Shared benchmark harness: thread pinning, environment report, interleaved paired timing.
+
+Import this module FIRST (before NumPy or torch): it pins OMP/OpenBLAS/MKL to 2 threads
+(override with the env variable BENCH_THREADS) so the BLAS pools start at that size.
+
+The method (see /work/shared/BENCHMARKS.md): every variant runs in one process, in blocks of
+`block` calls; each rep runs one block of every variant, in an order rotated by one each rep;
+`gc.collect()` (untimed) precedes every block. For each variant we report the median, min and
+max per-call time over reps, and the paired ratio against a baseline: the median over reps of
+variant_time / baseline_time measured in the same rep, which cancels slow drifts of a noisy box.
+"""
+
+from __future__ import annotations
+
+import os
+
+THREADS = int(os.environ.get("BENCH_THREADS", "2"))
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = str(THREADS)
+
+import gc  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(THREADS)
+
+_header_done = False
+
+
+def print_environment() -> None:
+    """Versions and the thread counts the libraries actually use (printed once per process)."""
+    global _header_done
+    if _header_done:
+        return
+    _header_done = True
+    print(f"python {platform.python_version()}, numpy {np.__version__}, torch {torch.__version__}, "
+          f"cpu: {_cpu_name()} ({os.cpu_count()} logical)")
+    print(f"pinned threads: {THREADS}; torch.get_num_threads() = {torch.get_num_threads()}")
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        print("threadpoolctl not importable: BLAS/OpenMP pool sizes not verified "
+              "(pip install threadpoolctl)")
+    else:
+        for pool in threadpool_info():
+            print(f"  pool {pool['internal_api']:<9} threads={pool['num_threads']:<3} "
+                  f"{os.path.basename(pool['filepath'])}")
+    print()
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def compare(variants: dict, reps: int, block: int, baseline: str | None = None,
+            per_call: int = 1, unit: str = "µs", label: str = "per call") -> dict:
+    """Time zero-arg callables interleaved; print a markdown table; return the stats.
+
+    variants: name -> step function. baseline: the name ratios are taken against (default:
+    the first). per_call: divide each call's time by this (e.g. ops per call, for µs/op).
+    Returns {name: {"median", "min", "max", "ratio"}} in seconds (per `per_call`).
+    """
+    names = list(variants)
+    baseline = baseline or names[0]
+    scale = {"s": 1.0, "ms": 1e3, "µs": 1e6, "ns": 1e9}[unit]
+    for fn in variants.values():  # warm-up: caches, lazy imports, allocator pools
+        for _ in range(max(1, block // 4)):
+            fn()
+    times = {n: [] for n in names}
+    timer = time.perf_counter
+    for rep in range(reps):
+        k = rep % len(names)
+        for name in names[k:] + names[:k]:
+            fn = variants[name]
+            gc.collect()
+            t0 = timer()
+            for _ in range(block):
+                fn()
+            times[name].append((timer() - t0) / (block * per_call))
+    base = times[baseline]
+    stats = {}
+    for name in names:
+        t = times[name]
+        stats[name] = {
+            "median": statistics.median(t), "min": min(t), "max": max(t),
+            "ratio": statistics.median(a / b for a, b in zip(t, base)),
+        }
+    print(f"{reps} reps × {block} calls, order rotated each rep; times {label} in {unit}")
+    print()
+    print(f"| variant | median | min | max | paired ratio vs {baseline} |")
+    print("|---|---:|---:|---:|---:|")
+    for name, s in stats.items():
+        print(f"| {name} | {s['median'] * scale:.2f} | {s['min'] * scale:.2f} | "
+              f"{s['max'] * scale:.2f} | {s['ratio']:.3f}× |")
+    print()
+    return stats
+
+
+def report_target(what: str, value: float, limit: float, unit: str = "") -> bool:
+    """Print one line: the target, the measured value, and whether it is met."""
+    ok = value <= limit
+    print(f"target {what} ≤ {limit:g}{unit}: measured {value:.3f}{unit} -> "
+          f"{'MET' if ok else 'NOT MET'}")
+    return ok
+
+
+def parse_quick(argv=None) -> bool:
+    """True when `--quick` is given (few reps, small blocks: a smoke run of a few seconds)."""
+    argv = sys.argv[1:] if argv is None else argv
+    unknown = [a for a in argv if a != "--quick"]
+    if unknown:
+        sys.exit(f"unknown arguments {unknown}; the only option is --quick")
+    return "--quick" in argv

@@ -1,0 +1,23 @@
+"""Run every benchmark (W1 MLP step, W4 op chain) in one process and print their tables.
+
+    python bench/run_all.py [--quick]      # --quick: a smoke run of a few seconds
+"""
+
+from __future__ import annotations
+
+import sys
+
+import common  # noqa: I001  (first: pins the BLAS/OpenMP threads before NumPy/torch load)
+import w1_mlp_step
+import w4_chain
+
+
+def main(argv=None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    common.parse_quick(argv)  # validates the arguments
+    for bench in (w1_mlp_step, w4_chain):
+        bench.main(argv)
+
+
+if __name__ == "__main__":
+    main()
