@@ -80,21 +80,23 @@ class Function:
                 return apply_unary(cls, inputs[0])
         ctx = _new(cls)
         arrays = []
-        parent_list = []
+        parents = []
+        record = False
         for x in inputs:
             if isinstance(x, Tensor):
                 arrays.append(x.data)
-                parent_list.append(x if x.requires_grad else None)
+                if x.requires_grad:
+                    parents.append(x)
+                    record = True
+                else:
+                    parents.append(None)
             else:
+                # NOTE: a NumPy scalar would upcast float32 arrays under NumPy 2; a Python
+                # number adopts the array's dtype.
                 arrays.append(x.item() if isinstance(x, np.generic) else x)
-                parent_list.append(None)
-        if len(arrays) == 2 and parent_list[0] is None is not parent_list[1]:
-            arrays[0] = scalar_like(arrays[0], arrays[1])
-        elif len(arrays) == 2 and parent_list[1] is None and isinstance(arrays[0], np.ndarray):
-            arrays[1] = scalar_like(arrays[1], arrays[0])
+                parents.append(None)
         out = cls.forward(ctx, *arrays, **params)
-        parents = tuple(parent_list) if any(p is not None for p in parent_list) else None
-        return _wrap(out, ctx, parents)
+        return _wrap(out, ctx, tuple(parents) if record else None)
 
     @property
     def name(self) -> str:

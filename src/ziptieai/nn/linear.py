@@ -8,6 +8,7 @@ import numpy as np
 
 from . import functional as F
 from . import init
+from ..tensor import Tensor
 from .module import Module, Parameter
 
 
@@ -36,7 +37,7 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
-        shape = x.data.shape if hasattr(x, "data") else np.shape(x)
+        shape = x.data.shape if isinstance(x, Tensor) else np.shape(x)
         if not shape or shape[-1] != self.in_features:
             raise ValueError(
                 f"{self!r}: input of shape {tuple(shape)} has {shape[-1] if shape else 0} "

@@ -98,7 +98,7 @@ class Linear(Function):
                 x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
                 gw = g2.T @ x2
             if len(parents) > 2 and parents[2] is not None:
-                gb = g2.sum(axis=0)
+                gb = np.add.reduce(g2, axis=0)
         return gx, gw, gb
 
 

@@ -110,3 +110,38 @@ class Normalize(Function):
         mean_g = g.mean(axis=axes, keepdims=True)
         mean_gx = (g * xhat).mean(axis=axes, keepdims=True)
         return (rstd * (g - mean_g - xhat * mean_gx),)
+
+
+def _reduced(loss: np.ndarray, reduction: str) -> np.ndarray:
+    if reduction == "mean":
+        return np.asarray(np.add.reduce(loss, axis=None) / max(loss.size, 1))
+    if reduction == "sum":
+        return np.asarray(np.add.reduce(loss, axis=None))
+    return loss
+
+
+def _spread(g: np.ndarray, size: int, reduction: str) -> np.ndarray:
+    """The gradient of each element of a reduced loss."""
+    return g / size if reduction == "mean" else g
+
+
+class Hinge(Function):
+    """ℓ_i = max(0, 1 - y_i·s_i), reduced;  d/ds = -y·g and d/dy = -s·g where the margin
+    1 - y·s is positive, 0 elsewhere."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def forward(ctx, score, y, reduction="mean"):
+        margin = 1 - y * score
+        active = margin > 0
+        ctx.saved = (score, y, active, reduction)
+        return _reduced(np.maximum(margin, 0), reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        score, y, active, reduction = ctx.saved
+        g = _spread(g, active.size, reduction) * active
+        gs = -(g * y) if ctx.parents[0] is not None else None
+        gy = -(g * score) if ctx.parents[1] is not None else None
+        return gs, gy

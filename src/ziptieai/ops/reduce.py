@@ -57,12 +57,21 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, a, axes=None, keepdim=False):
         ctx.saved = (a.shape, axes, keepdim)
-        return np.asarray(a.sum(axis=axes, keepdims=keepdim))
+        # NOTE: the ufunc method directly: ndarray.sum/mean add microseconds of Python overhead
+        return np.asarray(np.add.reduce(a, axis=axes, keepdims=keepdim))
 
     @staticmethod
     def backward(ctx, g):
         shape, axes, keepdim = ctx.saved
         return (_expand(g, shape, axes, keepdim),)
+
+
+def _count(shape: tuple, axes) -> int:
+    """How many elements a reduction over `axes` (None: all) combines."""
+    n = 1
+    for i in (range(len(shape)) if axes is None else axes):
+        n *= shape[i]
+    return n
 
 
 class Mean(Function):
@@ -72,14 +81,15 @@ class Mean(Function):
 
     @staticmethod
     def forward(ctx, a, axes=None, keepdim=False):
+        n = _count(a.shape, axes)
         ctx.saved = (a.shape, axes, keepdim)
-        return np.asarray(a.mean(axis=axes, keepdims=keepdim))
+        # NOTE: as ndarray.mean computes it (sum, then divide), without its Python overhead
+        return np.asarray(np.add.reduce(a, axis=axes, keepdims=keepdim) / n)
 
     @staticmethod
     def backward(ctx, g):
         shape, axes, keepdim = ctx.saved
-        n = int(np.prod([shape[i] for i in axes])) if axes is not None else int(np.prod(shape))
-        return (_expand(g / n, shape, axes, keepdim),)
+        return (_expand(g / _count(shape, axes), shape, axes, keepdim),)
 
 
 class Extremum(Function):
