@@ -138,8 +138,8 @@ def assert_matches(ours, theirs, dtype, what: str) -> None:
 def test_module_matches_torch(spec: ModuleSpec, dtype) -> None:
     rng = np.random.default_rng(0)
     ours, theirs = spec.build()
-    if dtype is np.float64:
-        ours.double(), theirs.double()
+    # NOTE: explicit for both dtypes: another test module may change torch's default dtype.
+    ours.to(dtype), theirs.to(TORCH_DTYPE[dtype])
 
     state = _perturbed_state(ours, rng)
     assert list(state) == list(theirs.state_dict()), "state-dict keys differ from torch's"
@@ -261,5 +261,5 @@ def test_every_public_layer_and_loss_has_a_spec() -> None:
               if isinstance(getattr(nn, name), type) and issubclass(getattr(nn, name), nn.Module)
               and name not in CONTAINERS}
     covered = {s.cls for s in MODULE_SPECS} | {s.cls for s in LOSS_SPECS}
-    assert public - covered == set(), f"public modules without a ModuleSpec/LossSpec"
-    assert covered - public == set(), "specs for classes that nn.__all__ does not export"
+    assert not public - covered, f"no ModuleSpec/LossSpec for {sorted(public - covered)}"
+    assert not covered - public, f"specs for classes not in nn.__all__: {sorted(covered - public)}"

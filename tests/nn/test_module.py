@@ -22,14 +22,15 @@ def torch():
 
 def _mlp(lib):
     return lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.ReLU(), lib.nn.Linear(4, 4),
-                             lib.nn.Tanh(), lib.nn.Linear(4, 2, bias=False))
+                             lib.nn.Tanh(), lib.nn.Linear(4, 2, bias=False)).float()
 
 
 def _mixed(lib):
-    """One of every layer with parameters or buffers, in a Sequential."""
+    """One of every layer with parameters or buffers, in a Sequential, in float32 (explicit:
+    another test module may change torch's default dtype)."""
     return lib.nn.Sequential(lib.nn.Embedding(10, 4, padding_idx=0), lib.nn.Linear(4, 5),
                              lib.nn.BatchNorm1d(5), lib.nn.ReLU(), lib.nn.LayerNorm(5),
-                             lib.nn.Linear(5, 2))
+                             lib.nn.Linear(5, 2)).float()
 
 
 # ---- traversal --------------------------------------------------------------------------
