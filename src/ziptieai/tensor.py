@@ -55,6 +55,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "__weakref__")
+    _grad_slot = None  # see nn.Parameter: where backward puts a fresh gradient
     # NOTE: makes `ndarray * Tensor` defer to Tensor.__rmul__ instead of NumPy broadcasting
     # over a Tensor-valued object array.
     __array_ufunc__ = None

@@ -147,16 +147,20 @@ def _store_leaf_grads(leaves: list, pending: dict, handed_out: set) -> None:
     """
     for leaf in leaves:
         g = pending[leaf]
-        dtype = leaf.data.dtype
-        if g.dtype != dtype:
-            g = g.astype(dtype)
+        if leaf.grad is not None:
+            leaf.grad += g
+            continue
+        slot = leaf._grad_slot  # a view of an optimizer's flat gradient buffer
+        if slot is not None:
+            np.copyto(slot, g)
+            leaf.grad = slot
+            continue
+        if g.dtype != leaf.data.dtype:
+            g = g.astype(leaf.data.dtype)
         elif g.base is not None or id(g) in handed_out:
             g = g.copy()
         handed_out.add(id(g))
-        if leaf.grad is None:
-            leaf.grad = g
-        else:
-            leaf.grad += g
+        leaf.grad = g
 
 
 def _released_error(node: Function) -> RuntimeError:

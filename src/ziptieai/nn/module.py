@@ -15,13 +15,18 @@ from ..tensor import Tensor, as_array
 
 
 class Parameter(Tensor):
-    """A Tensor that a Module registers as a learnable weight (requires_grad by default)."""
+    """A Tensor that a Module registers as a learnable weight (requires_grad by default).
 
-    __slots__ = ()
+    `_grad_slot`, when an optimizer's fused path sets it, is the view of a flat gradient
+    buffer that backward fills instead of allocating a new `.grad`.
+    """
+
+    __slots__ = ("_grad_slot",)
 
     def __init__(self, data, requires_grad: bool = True):
         super().__init__(data.data if isinstance(data, Tensor) else data,
                          requires_grad=requires_grad)
+        self._grad_slot = None
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
