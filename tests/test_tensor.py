@@ -162,3 +162,13 @@ def test_gradcheck_refuses_float32_and_catches_a_wrong_gradient():
 
     with pytest.raises(GradcheckError, match="analytic"):
         gradcheck(lambda x: WrongSquare.apply(x), [np.array([1.0, 2.0])])
+
+
+def test_zero_dim_results_and_gradients_are_arrays():
+    a = zt.tensor(2.0, requires_grad=True)
+    b = zt.tensor(3.0, requires_grad=True)
+    out = (a * b + 1) / b
+    assert type(out.data) is np.ndarray and out.data.shape == ()
+    out.backward()
+    assert type(a.grad) is np.ndarray and type(b.grad) is np.ndarray
+    a.grad[...] = 0  # owned, writable arrays

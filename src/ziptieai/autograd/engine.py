@@ -147,6 +147,8 @@ def _store_leaf_grads(leaves: list, pending: dict, handed_out: set) -> None:
     """
     for leaf in leaves:
         g = pending[leaf]
+        if type(g) is not np.ndarray:  # a NumPy scalar, from arithmetic on 0-d arrays
+            g = np.array(g, dtype=leaf.data.dtype)
         if leaf.grad is not None:
             leaf.grad += g
             continue

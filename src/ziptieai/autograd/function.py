@@ -112,7 +112,8 @@ from ..tensor import Tensor  # noqa: E402  (tensor.py imports the ops that impor
 def _wrap(out: np.ndarray, ctx: Function, parents) -> "Tensor":
     """The output Tensor; with grad mode on and an input requiring grad, ctx becomes its node."""
     result = _new(Tensor)
-    result.data = out
+    # NOTE: NumPy returns a scalar, not a 0-d array, from arithmetic on 0-d arrays
+    result.data = out if type(out) is np.ndarray else np.asarray(out)
     result.grad = None
     if parents is not None and _grad_state.enabled:
         ctx.parents = parents

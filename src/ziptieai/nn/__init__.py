@@ -1,6 +1,6 @@
 """`ziptieai.nn`: modules (layers with parameters), activations, normalization and losses."""
 
-from . import functional, init
+from . import functional, init, utils
 from .activation import GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .container import ModuleList, Sequential
 from .dropout import Dropout
@@ -16,5 +16,5 @@ __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList", "Linear", "Identity", "Flatten",
     "ReLU", "Tanh", "Sigmoid", "LeakyReLU", "GELU", "Softmax", "Dropout", "LayerNorm",
     "BatchNorm1d", "Embedding", "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss",
-    "BCEWithLogitsLoss", "BCELoss", "HingeLoss", "functional", "init",
+    "BCEWithLogitsLoss", "BCELoss", "HingeLoss", "functional", "init", "utils",
 ]
