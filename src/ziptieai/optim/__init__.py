@@ -5,7 +5,7 @@ classes hold parameter groups and state and call them; `flat` is the fused path 
 buffer per group, the same rules over L2-sized chunks), on by default where it applies.
 """
 
-from . import functional
+from . import functional, lr_scheduler
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .nadam import NAdam
@@ -15,4 +15,4 @@ from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "NAdam", "RAdam",
-           "functional"]
+           "functional", "lr_scheduler"]
