@@ -40,7 +40,8 @@ def print_environment() -> None:
     _header_done = True
     print(f"python {platform.python_version()}, numpy {np.__version__}, torch {torch.__version__}, "
           f"cpu: {_cpu_name()} ({os.cpu_count()} logical)")
-    print(f"pinned threads: {THREADS}; torch.get_num_threads() = {torch.get_num_threads()}")
+    print(f"pinned threads: {THREADS}; torch.get_num_threads() = {torch.get_num_threads()}; "
+          f"load average {os.getloadavg()[0]:.2f} (others' work on the box skews timings)")
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
@@ -105,6 +106,10 @@ def compare(variants: dict, reps: int, block: int, baseline: str | None = None,
         print(f"| {name} | {s['median'] * scale:.2f} | {s['min'] * scale:.2f} | "
               f"{s['max'] * scale:.2f} | {s['ratio']:.3f}× |")
     print()
+    noisy = [n for n, s in stats.items() if s["max"] > 3 * s["min"]]
+    if noisy:  # e.g. torch's 2-thread OpenMP pool stalls when another process takes a core
+        print(f"WARNING: max > 3× min for {', '.join(noisy)}: the machine was busy during "
+              "this run; trust the ratios only from a quiet rerun\n")
     return stats
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import kernels
 from .functional import adam_step
 from .optimizer import Optimizer, check_range
 
@@ -44,6 +45,19 @@ class Adam(Optimizer):
                   weight_decay=group["weight_decay"], amsgrad=group["amsgrad"],
                   maximize=group["maximize"], decoupled_weight_decay=self._decoupled,
                   scratch=scratch)
+
+
+    def _fused_update(self, group, param, grad, state) -> bool:
+        """One compiled pass over the whole flat group, when numba is installed."""
+        if not kernels.available():
+            return False
+        beta1, beta2 = group["betas"]
+        kernels.adam_flat(param, grad, state["exp_avg"], state["exp_avg_sq"],
+                          state.get("max_exp_avg_sq"), step=state["step"], lr=group["lr"],
+                          beta1=beta1, beta2=beta2, eps=group["eps"],
+                          weight_decay=group["weight_decay"], amsgrad=group["amsgrad"],
+                          maximize=group["maximize"], decoupled_weight_decay=self._decoupled)
+        return True
 
 
 class AdamW(Adam):

@@ -93,6 +93,9 @@ class FlatGroup:
             return
         scalars = {k: v for k, v in states[0].items() if not isinstance(v, np.ndarray)}
         keys = [k for k, v in states[0].items() if isinstance(v, np.ndarray)]
+        whole = dict(scalars, **{key: self.state_bufs[key] for key in keys})
+        if optimizer._fused_update(group, self.param_buf, self.grad_buf, whole):
+            return
         chunk = self.scratch[0].size
         size = self.param_buf.size
         chunk_state = scalars

@@ -84,6 +84,12 @@ class Optimizer:
                 scratch=None) -> None:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def _fused_update(self, group: dict, param: np.ndarray, grad: np.ndarray,
+                      state: dict) -> bool:
+        """Update a whole flat group at once with a compiled kernel, if there is one (see
+        `optim.kernels`); False sends the fused path to the chunked NumPy rule."""
+        return False
+
     # ---- the loop ------------------------------------------------------------------------
     def state_for(self, group_index: int, param: Tensor) -> dict:
         """The state of `param`, made on first use (state arrays are flat views when fused)."""
