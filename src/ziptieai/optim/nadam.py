@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .adam import Adam
 from .functional import nadam_step
-from .optimizer import check_range
+from .optimizer import Optimizer, check_range
 
 
 class NAdam(Adam):
@@ -26,6 +26,9 @@ class NAdam(Adam):
         group.setdefault("amsgrad", False)
         super()._validate(group)
         check_range("NAdam", "momentum_decay", group["momentum_decay"])
+
+    # NOTE: Adam's compiled kernel is not this rule: the fused path runs the NumPy rule.
+    _fused_update = Optimizer._fused_update
 
     def _group_state_arrays(self, group: dict) -> tuple:
         return ("exp_avg", "exp_avg_sq")

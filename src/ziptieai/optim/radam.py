@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .adam import Adam
+from .optimizer import Optimizer
 from .functional import radam_step
 
 
@@ -23,6 +24,9 @@ class RAdam(Adam):
     def _validate(self, group: dict) -> None:
         group.setdefault("amsgrad", False)
         super()._validate(group)
+
+    # NOTE: Adam's compiled kernel is not this rule: the fused path runs the NumPy rule.
+    _fused_update = Optimizer._fused_update
 
     def _group_state_arrays(self, group: dict) -> tuple:
         return ("exp_avg", "exp_avg_sq")
