@@ -74,7 +74,7 @@ def backward(root, gradient=None, retain_graph: bool = False) -> None:
                 f"element, and this one has shape {root.data.shape}; pass gradient= an array "
                 f"of that shape, or reduce it first (e.g. .sum() or .mean())"
             )
-        gradient = np.ones_like(root.data)
+        gradient = np.ones(root.data.shape, root.data.dtype)
     else:
         gradient = np.asarray(getattr(gradient, "data", gradient), dtype=root.data.dtype)
         if gradient.shape != root.data.shape:
@@ -114,12 +114,16 @@ def backward(root, gradient=None, retain_graph: bool = False) -> None:
         if release:
             node.saved = None
             node.parents = ()
+        # NOTE: only an op with several inputs can broadcast; a one-input op's gradient
+        # already has its input's shape, so the check is skipped on the hottest path.
+        check_shapes = len(parents) > 1
         for parent, g in zip(parents, input_grads):
             if parent is None or g is None:
                 continue
-            shape = parent.data.shape
-            if g.shape != shape:
-                g = unbroadcast(g, shape)
+            if check_shapes:
+                shape = parent.data.shape
+                if g.shape != shape:
+                    g = unbroadcast(g, shape)
             key = parent._ctx or parent
             prev = get(key)
             if prev is None:

@@ -72,12 +72,11 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         """Run the op on Tensors (or plain numbers/arrays, treated as constants)."""
-        if not params:
-            # NOTE: one- and two-input ops are nearly every call; fixed-arity paths are faster.
-            if len(inputs) == 2:
-                return apply_binary(cls, inputs[0], inputs[1])
-            if len(inputs) == 1:
-                return apply_unary(cls, inputs[0])
+        # NOTE: one- and two-input ops are nearly every call; fixed-arity paths are faster.
+        if len(inputs) == 1:
+            return apply_unary(cls, inputs[0], params)
+        if len(inputs) == 2 and not params:
+            return apply_binary(cls, inputs[0], inputs[1])
         ctx = _new(cls)
         arrays = []
         parents = []
@@ -126,13 +125,15 @@ def _wrap(out: np.ndarray, ctx: Function, parents) -> "Tensor":
     return result
 
 
-def apply_unary(cls, a) -> "Tensor":
-    """`cls.apply(a)` for a parameterless one-input op (the fast path Tensor methods use)."""
+def apply_unary(cls, a, params=None) -> "Tensor":
+    """`cls.apply(a, **params)` for a one-input op (the fast path Tensor methods use)."""
     ctx = _new(cls)
     if isinstance(a, Tensor):
-        out = cls.forward(ctx, a.data)
+        out = cls.forward(ctx, a.data, **params) if params else cls.forward(ctx, a.data)
         return _wrap(out, ctx, (a,) if a.requires_grad else None)
-    return _wrap(cls.forward(ctx, a), ctx, None)
+    if isinstance(a, np.generic):
+        a = a.item()
+    return _wrap(cls.forward(ctx, a, **params) if params else cls.forward(ctx, a), ctx, None)
 
 
 def apply_binary(cls, a, b) -> "Tensor":

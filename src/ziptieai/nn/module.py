@@ -144,8 +144,18 @@ class Module:
                 yield (f"{mod_name}.{name}" if mod_name else name), p
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
-        for _, p in self.named_parameters(recurse=recurse):
-            yield p
+        """Every parameter once, in the order of named_parameters() (without building names)."""
+        seen = set()
+        stack = [self]
+        while stack:
+            module = stack.pop()
+            for p in module._parameters.values():
+                if p is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    yield p
+            if not recurse:
+                break
+            stack.extend(m for m in reversed(module._modules.values()) if m is not None)
 
     def named_buffers(self, prefix: str = "") -> Iterator[tuple]:
         for mod_name, module in self.named_modules(prefix):

@@ -6,6 +6,8 @@ where its elements came from.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..autograd.function import Function
@@ -130,7 +132,7 @@ def reshape(a: Tensor, *shape) -> Tensor:
     """`a` with a new shape of the same size (one dim may be -1)."""
     shape = _shape_arg(shape)
     size = a.data.size
-    known = int(np.prod([n for n in shape if n != -1]))
+    known = math.prod(n for n in shape if n != -1)
     if shape.count(-1) > 1 or (-1 not in shape and known != size) or (
         -1 in shape and (known == 0 or size % known)
     ):
@@ -147,7 +149,7 @@ def flatten(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     start, end = start_dim % len(shape), end_dim % len(shape)
     if start > end:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-    merged = int(np.prod(shape[start:end + 1]))
+    merged = math.prod(shape[start:end + 1])
     return reshape(a, shape[:start] + (merged,) + shape[end + 1:])
 
 
