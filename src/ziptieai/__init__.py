@@ -14,7 +14,8 @@ from .ops.elementwise import clip, where
 from .ops.linalg import matmul
 from .ops.movement import cat, concat, stack
 from .random import manual_seed
-from . import data, functional, nn, optim
+from . import data, functional, nn, optim, train
+from .train.checkpoint import load, save
 
 clamp = clip
 
@@ -23,5 +24,5 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed",
     "matmul", "concat", "cat", "stack", "clip", "clamp", "where", "functional", "nn", "optim",
-    "data",
+    "data", "train", "save", "load",
 ]
