@@ -1,5 +1,7 @@
-"""`ziptieai.train`: the training loop (fit, evaluate) and checkpoints."""
+"""`ziptieai.train`: the training loop (fit, evaluate), metrics and checkpoints."""
 
 from .checkpoint import CheckpointError, load, save
+from .loop import Callback, History, NonFiniteError, evaluate, fit
 
-__all__ = ["save", "load", "CheckpointError"]
+__all__ = ["fit", "evaluate", "History", "Callback", "NonFiniteError", "save", "load",
+           "CheckpointError"]
