@@ -9,15 +9,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 
 $(VENV)/.run-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q -e '.[fast,progress]'
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
+# The main job: train a digit recognizer (8x8 digits, bundled) and save the run in runs/.
 run: $(VENV)/.run-installed
-	$(BIN)/python -m ziptieai.demo
+	$(BIN)/ziptie train
 
 test: $(VENV)/.test-installed
 	$(BIN)/python -m pytest

@@ -1,6 +1,6 @@
 """Shared benchmark harness: thread pinning, environment report, interleaved paired timing.
 
-Import this module FIRST (before NumPy or torch): it pins OMP/OpenBLAS/MKL to 2 threads
+Import this module FIRST (before NumPy or torch): it pins OMP/OpenBLAS/MKL/numba to 2 threads
 (override with the env variable BENCH_THREADS) so the BLAS pools start at that size.
 
 The method (see /work/shared/BENCHMARKS.md): every variant runs in one process, in blocks of
@@ -15,7 +15,8 @@ from __future__ import annotations
 import os
 
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+# NUMBA_NUM_THREADS: the pool of ziptieai's optional compiled optimizer kernels (optim.kernels)
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
     os.environ[_var] = str(THREADS)
 
 import gc  # noqa: E402
@@ -66,12 +67,17 @@ def _cpu_name() -> str:
 
 
 def compare(variants: dict, reps: int, block: int, baseline: str | None = None,
-            per_call: int = 1, unit: str = "µs", label: str = "per call") -> dict:
+            per_call: int = 1, unit: str = "µs", label: str = "per call",
+            also_vs: tuple = (), before_each=None) -> dict:
     """Time zero-arg callables interleaved; print a markdown table; return the stats.
 
     variants: name -> step function. baseline: the name ratios are taken against (default:
     the first). per_call: divide each call's time by this (e.g. ops per call, for µs/op).
-    Returns {name: {"median", "min", "max", "ratio"}} in seconds (per `per_call`).
+    also_vs: more variant names to print paired-ratio columns against (key "ratio_vs").
+    before_each: a zero-arg callable run *untimed* before every single call (e.g. evicting
+    the caches); each call is then timed on its own and a block's time is their sum.
+    Returns {name: {"median", "min", "max", "ratio", "ratio_vs": {other: ratio},
+    "times": [per-rep times]}} in seconds (per `per_call`).
     """
     names = list(variants)
     baseline = baseline or names[0]
@@ -86,25 +92,41 @@ def compare(variants: dict, reps: int, block: int, baseline: str | None = None,
         for name in names[k:] + names[:k]:
             fn = variants[name]
             gc.collect()
-            t0 = timer()
-            for _ in range(block):
-                fn()
-            times[name].append((timer() - t0) / (block * per_call))
-    base = times[baseline]
+            if before_each is None:
+                t0 = timer()
+                for _ in range(block):
+                    fn()
+                elapsed = timer() - t0
+            else:
+                elapsed = 0.0
+                for _ in range(block):
+                    before_each()
+                    t0 = timer()
+                    fn()
+                    elapsed += timer() - t0
+            times[name].append(elapsed / (block * per_call))
+    def paired(t, base):
+        return statistics.median(a / b for a, b in zip(t, base))
+
     stats = {}
     for name in names:
         t = times[name]
         stats[name] = {
             "median": statistics.median(t), "min": min(t), "max": max(t),
-            "ratio": statistics.median(a / b for a, b in zip(t, base)),
+            "ratio": paired(t, times[baseline]),
+            "ratio_vs": {other: paired(t, times[other]) for other in also_vs},
+            "times": t,
         }
-    print(f"{reps} reps × {block} calls, order rotated each rep; times {label} in {unit}")
+    cold = "; caches evicted (untimed) before every call" if before_each else ""
+    print(f"{reps} reps × {block} calls, order rotated each rep{cold}; times {label} in {unit}")
     print()
-    print(f"| variant | median | min | max | paired ratio vs {baseline} |")
-    print("|---|---:|---:|---:|---:|")
+    extra_head = "".join(f" vs {other} |" for other in also_vs)
+    print(f"| variant | median | min | max | paired ratio vs {baseline} |{extra_head}")
+    print("|---|---:|---:|---:|---:|" + "---:|" * len(also_vs))
     for name, s in stats.items():
+        extra = "".join(f" {s['ratio_vs'][other]:.3f}× |" for other in also_vs)
         print(f"| {name} | {s['median'] * scale:.2f} | {s['min'] * scale:.2f} | "
-              f"{s['max'] * scale:.2f} | {s['ratio']:.3f}× |")
+              f"{s['max'] * scale:.2f} | {s['ratio']:.3f}× |{extra}")
     print()
     noisy = [n for n, s in stats.items() if s["max"] > 3 * s["min"]]
     if noisy:  # e.g. torch's 2-thread OpenMP pool stalls when another process takes a core

@@ -109,9 +109,9 @@ def read_safetensors(path) -> tuple:
         first = f.read(8)
         if len(first) < 8:
             raise CheckpointError(f"load: {path} is truncated ({size} bytes): not a checkpoint")
-        _refuse_foreign(path, first)
         (header_len,) = struct.unpack("<Q", first)
         if header_len > min(MAX_HEADER_BYTES, size - 8):
+            _refuse_foreign(path, first)
             raise CheckpointError(f"load: {path} claims a {header_len}-byte header but the file "
                                   f"has {size - 8} bytes after the length: truncated or not a "
                                   "checkpoint")
@@ -148,6 +148,9 @@ def read_safetensors(path) -> tuple:
 
 
 def _refuse_foreign(path: Path, first: bytes) -> None:
+    """Name pickles and zips (torch's .pt) among files whose header length is implausible.
+
+    NOTE: only then: a valid header length may well begin with byte 0x80 or "PK"."""
     if first[:1] == b"\x80" or first[:2] == b"PK":
         raise CheckpointError(f"load: {path} looks like a pickle or a zip archive (a torch .pt "
                               "file?); ZiptieAI never unpickles, so it refuses to load it")
