@@ -9,7 +9,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 
 $(VENV)/.run-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[fast,progress]'
+	$(BIN)/pip install -q -e '.[fast,progress,plot]'
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python

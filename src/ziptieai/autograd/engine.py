@@ -60,8 +60,24 @@ def topological_order(root: Function) -> list:
 _seq = attrgetter("seq")
 
 
+# Called with the root tensor at the start of every backward(): how ziptieai.inspect sees
+# the loss of a step without changing the user's loop. See `register_backward_hook`.
+_backward_hooks: dict = {}
+
+
+def register_backward_hook(hook):
+    """Call `hook(root)` at the start of every backward pass; returns a handle whose
+    remove() detaches it."""
+    from ..nn.module import RemovableHandle
+
+    return RemovableHandle(_backward_hooks, hook)
+
+
 def backward(root, gradient=None, retain_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) into every leaf's `.grad` (see `Tensor.backward`)."""
+    if _backward_hooks:
+        for hook in list(_backward_hooks.values()):
+            hook(root)
     if not root.requires_grad:
         raise RuntimeError(
             "backward: this tensor does not require grad and has no graph; "

@@ -42,6 +42,27 @@ def _to_numpy(value) -> np.ndarray:
     return np.asarray(value)
 
 
+class RemovableHandle:
+    """Returned by the register_*_hook methods; `remove()` detaches the hook."""
+
+    _next_id = 0
+
+    def __init__(self, registry: dict, hook):
+        RemovableHandle._next_id += 1
+        self.id = RemovableHandle._next_id
+        self.registry = registry
+        registry[self.id] = hook
+
+    def remove(self) -> None:
+        self.registry.pop(self.id, None)
+
+    def __enter__(self) -> "RemovableHandle":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+
 class Module:
     """Base of every layer and model: override `forward`; call the module to run it."""
 
@@ -51,13 +72,25 @@ class Module:
         object.__setattr__(self, "_parameters", {})
         object.__setattr__(self, "_buffers", {})
         object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "_forward_hooks", {})
         object.__setattr__(self, "training", True)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        out = self.forward(*args, **kwargs)
+        if self._forward_hooks:
+            for hook in list(self._forward_hooks.values()):
+                result = hook(self, args, out)
+                if result is not None:
+                    out = result
+        return out
+
+    def register_forward_hook(self, hook) -> "RemovableHandle":
+        """Call `hook(module, inputs, output)` after every forward (as torch); a non-None
+        return value replaces the output. Returns a handle whose remove() detaches it."""
+        return RemovableHandle(self._forward_hooks, hook)
 
     # ---- registration ----------------------------------------------------------------------
     def __setattr__(self, name: str, value) -> None:

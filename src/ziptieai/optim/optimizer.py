@@ -29,6 +29,8 @@ class Optimizer:
         self.state: dict = {}
         self.fused = fused
         self._flat: dict = {}  # group index -> FlatGroup
+        self._step_pre_hooks: dict = {}
+        self._step_post_hooks: dict = {}
         if isinstance(params, Tensor):
             raise TypeError(f"{type(self).__name__}: params must be an iterable of tensors "
                             "(e.g. model.parameters()), got a single Tensor")
@@ -122,6 +124,27 @@ class Optimizer:
 
             with enable_grad():
                 loss = closure()
+        for hook in list(self._step_pre_hooks.values()):
+            hook(self, (), {})
+        self._apply_updates()
+        for hook in list(self._step_post_hooks.values()):
+            hook(self, (), {})
+        return loss
+
+    def register_step_pre_hook(self, hook):
+        """Call `hook(optimizer, args, kwargs)` before every step (as torch); returns a handle
+        whose remove() detaches it."""
+        from ..nn.module import RemovableHandle
+
+        return RemovableHandle(self._step_pre_hooks, hook)
+
+    def register_step_post_hook(self, hook):
+        """Call `hook(optimizer, args, kwargs)` after every step (as torch)."""
+        from ..nn.module import RemovableHandle
+
+        return RemovableHandle(self._step_post_hooks, hook)
+
+    def _apply_updates(self) -> None:
         for index, group in enumerate(self.param_groups):
             flat = self._flat.get(index)
             if flat is not None and flat.ready(group["params"]):
@@ -135,7 +158,6 @@ class Optimizer:
                     state = self.state_for(index, p)
                     state["step"] += 1
                     self._update(group, p.data, p.grad, state)
-        return loss
 
     # ---- state -----------------------------------------------------------------------------
     def state_dict(self) -> dict:
