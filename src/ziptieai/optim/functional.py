@@ -58,6 +58,24 @@ def ema_square_(avg: np.ndarray, g: np.ndarray, decay: float, tmp: np.ndarray) -
     avg += tmp
 
 
+def adam_moments_(param, grad, exp_avg, exp_avg_sq, a, b, *, lr: float, beta1: float,
+                  beta2: float, weight_decay: float, decoupled_weight_decay: bool,
+                  maximize: bool):
+    """What Adam, NAdam and RAdam share; returns the effective gradient g (in `a` or grad):
+
+        w ← w·(1 - lr·λ) if decoupled, else g ← g + λ·w     (weight_decay λ)
+        m ← β₁·m + (1 - β₁)·g;   v ← β₂·v + (1 - β₂)·g²      (exp_avg, exp_avg_sq)
+    """
+    if weight_decay and decoupled_weight_decay:
+        param *= 1 - lr * weight_decay
+        g = effective_grad(grad, param, a, maximize=maximize)
+    else:
+        g = effective_grad(grad, param, a, weight_decay=weight_decay, maximize=maximize)
+    lerp_(exp_avg, g, 1 - beta1, b)
+    ema_square_(exp_avg_sq, g, beta2, b)
+    return g
+
+
 def sgd_step(param, grad, momentum_buffer=None, *, step: int, lr: float, momentum: float = 0.0,
              dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
              maximize: bool = False, scratch=None) -> None:
@@ -103,13 +121,9 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq=None, *, step: in
     As torch computes it: denom = √v / √(1 - β₂ᵗ) + ε, then w ← w - (lr / (1 - β₁ᵗ))·m / denom.
     """
     a, b = scratch_for(param, scratch)
-    if weight_decay and decoupled_weight_decay:
-        param *= 1 - lr * weight_decay
-        g = effective_grad(grad, param, a, maximize=maximize)
-    else:
-        g = effective_grad(grad, param, a, weight_decay=weight_decay, maximize=maximize)
-    lerp_(exp_avg, g, 1 - beta1, b)
-    ema_square_(exp_avg_sq, g, beta2, b)
+    g = adam_moments_(param, grad, exp_avg, exp_avg_sq, a, b, lr=lr, beta1=beta1, beta2=beta2,
+                      weight_decay=weight_decay, decoupled_weight_decay=decoupled_weight_decay,
+                      maximize=maximize)
     step_size = lr / (1 - beta1**step)
     bias_correction2_sqrt = (1 - beta2**step) ** 0.5
     if amsgrad:
@@ -193,18 +207,14 @@ def nadam_step(param, grad, exp_avg, exp_avg_sq, mu_product: float, *, step: int
     """
     a, b = scratch_for(param, scratch)
     bias_correction2 = 1 - beta2**step
-    if weight_decay and decoupled_weight_decay:
-        param *= 1 - lr * weight_decay
-        g = effective_grad(grad, param, a, maximize=maximize)
-    else:
-        g = effective_grad(grad, param, a, weight_decay=weight_decay, maximize=maximize)
+    g = adam_moments_(param, grad, exp_avg, exp_avg_sq, a, b, lr=lr, beta1=beta1, beta2=beta2,
+                      weight_decay=weight_decay, decoupled_weight_decay=decoupled_weight_decay,
+                      maximize=maximize)
     mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
     mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
     # NOTE: torch keeps mu_product in a float32 scalar tensor (its default scalar dtype), so
     # the running product is rounded to float32 each step; done the same way here to match.
     mu_product = float(np.float32(mu_product) * np.float32(mu))
-    lerp_(exp_avg, g, 1 - beta1, b)
-    ema_square_(exp_avg_sq, g, beta2, b)
     np.divide(exp_avg_sq, bias_correction2, out=b)
     np.sqrt(b, out=b)
     b += eps
@@ -231,13 +241,9 @@ def radam_step(param, grad, exp_avg, exp_avg_sq, *, step: int, lr: float, beta1:
         w ← w - lr·m̂·r_t·√(1 - β₂ᵗ)/(√v + ε)   if ρ_t > 5,  else  w ← w - lr·m̂
     """
     a, b = scratch_for(param, scratch)
-    if weight_decay and decoupled_weight_decay:
-        param *= 1 - lr * weight_decay
-        g = effective_grad(grad, param, a, maximize=maximize)
-    else:
-        g = effective_grad(grad, param, a, weight_decay=weight_decay, maximize=maximize)
-    lerp_(exp_avg, g, 1 - beta1, b)
-    ema_square_(exp_avg_sq, g, beta2, b)
+    g = adam_moments_(param, grad, exp_avg, exp_avg_sq, a, b, lr=lr, beta1=beta1, beta2=beta2,
+                      weight_decay=weight_decay, decoupled_weight_decay=decoupled_weight_decay,
+                      maximize=maximize)
     bias_correction1 = 1 - beta1**step
     bias_correction2 = 1 - beta2**step
     rho_inf = 2 / (1 - beta2) - 1
