@@ -157,4 +157,16 @@ def apply_binary(cls, a, b) -> "Tensor":
     else:
         pa = pb = None
     out = cls.forward(ctx, a, b)
-    return _wrap(out, ctx, (pa, pb) if pa is not None or pb is not None else None)
+    # NOTE: _wrap inlined: this is the hottest path of the engine (one frame per op saved)
+    result = _new(Tensor)
+    result.data = out if type(out) is np.ndarray else np.asarray(out)
+    result.grad = None
+    if (pa is not None or pb is not None) and _grad_state.enabled:
+        ctx.parents = (pa, pb)
+        ctx.seq = _next_seq()
+        result.requires_grad = True
+        result._ctx = ctx
+    else:
+        result.requires_grad = False
+        result._ctx = None
+    return result
