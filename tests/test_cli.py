@@ -62,6 +62,7 @@ def test_resumed_run_equals_an_uninterrupted_one(tmp_path, capsys):
     (["resume", "no/such/run"], "no run there"),
     (["eval", "no/such/run"], "no run there"),
     (["fly"], "invalid choice: 'fly'"),
+    (["lesson", "fwd"], "invalid choice: 'fwd'"),
     ([], "required: COMMAND"),
 ])
 def test_bad_arguments_are_one_line_and_exit_2(argv, message, capsys, tmp_path, monkeypatch):
@@ -86,3 +87,10 @@ def test_help_explains_the_commands():
     assert result.returncode == 0
     for phrase in ("learning rate", "examples per mini-batch", "--until-accuracy", "digits"):
         assert phrase in result.stdout
+
+
+def test_lesson_runs_and_writes_its_picture(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    code, out, _ = run(["lesson", "step", "--out", str(tmp_path)], capsys)
+    assert code == 0 and (tmp_path / "step.png").stat().st_size > 10_000
+    assert "Picture:" in out

@@ -4,6 +4,7 @@
                  --batch-size 32 --epochs 30 --until-accuracy 0.97 --seed 0 --out runs/NAME
     ziptie resume runs/NAME
     ziptie eval runs/NAME
+    ziptie lesson forward|loss|backward|step|sgd|adam|all
 
 Thin by design: it parses and checks arguments, then calls the library (`train.fit`,
 `train.evaluate`, `save`/`load`). A run folder holds config.json (everything needed to rebuild
@@ -295,7 +296,33 @@ def make_parser() -> argparse.ArgumentParser:
                         description="Load a run's checkpoint and report its scores.")
     ev.add_argument("run", metavar="RUN", help="the run folder")
     ev.set_defaults(func=cmd_eval)
+
+    from . import lessons
+
+    lesson = sub.add_parser(
+        "lesson", help="a short lesson on one idea of training, with its own numbers",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Lessons, in the order training happens:\n"
+        + "\n".join(f"  {name:9s} {lessons.summary(name)}" for name in lessons.NAMES)
+        + "\n  all       every lesson in order")
+    lesson.add_argument("name", choices=list(lessons.NAMES) + ["all"], metavar="NAME",
+                        help=f"one of {', '.join(lessons.NAMES)}, or all")
+    lesson.add_argument("--out", default="lessons", metavar="DIR",
+                        help="where the pictures go (default: lessons/)")
+    lesson.add_argument("--seed", default=0, type=_seed, help="random seed (default: 0)")
+    lesson.set_defaults(func=cmd_lesson)
     return parser
+
+
+def cmd_lesson(args) -> int:
+    from . import lessons
+
+    out = Path(args.out)
+    if args.name == "all":
+        lessons.run_all(out, seed=args.seed)
+    else:
+        lessons.run(args.name, out, seed=args.seed)
+    return 0
 
 
 def main(argv=None) -> int:
