@@ -9,10 +9,13 @@ The floor is a 2-thread copy of the same traffic: 14 B/param (140 MB) copied src
 140 MB read + 140 MB written = 28 B/param. Two copies are timed, and the target uses the
 faster (the stricter floor):
   * np.copyto on the two halves in 2 Python threads (NumPy releases the GIL; a contiguous
-    copy is glibc's memmove, which uses non-temporal stores at this size, so the destination
-    is not read first: exactly 28 B/param of DRAM traffic, like Adam's in-place update, whose
-    written lines were just read);
+    copy goes to memmove, and x86 glibc's memmove switches to non-temporal stores for blocks
+    this large, so the destination is not read first: 28 B/param of DRAM traffic, like
+    Adam's in-place update, whose written lines were just read);
   * torch's Tensor.copy_ on 2 OpenMP threads.
+A third reference row runs Adam's own access pattern without its math (numba, 2 threads): an
+in-place update can beat the copy floor, as its last L3-full of dirty lines is written back
+during the next, untimed, eviction (see `make_pattern_floor`).
 
 Variants, interleaved in one process: torch Adam for-loop (foreach=False, fused=False; the
 baseline), torch Adam fused=True, ziptieai Adam (fused flat buffer + numba one-pass kernel),
@@ -50,6 +53,7 @@ BYTES_PER_PARAM = 28  # read p, g, m, v; write p, m, v (float32)
 TARGET = 1.15  # × the copy floor
 
 FLOOR_NP, FLOOR_TORCH = "floor: np.copyto, 2 threads", "floor: torch copy_, 2 threads"
+PATTERN = "ref: Adam's 4-read/3-write pattern, no math (numba)"
 TORCH_LOOP, TORCH_FUSED = "torch Adam for-loop", "torch Adam fused=True"
 ZT, ZT_NUMPY, ZT_PER_TENSOR = ("ziptieai Adam", "ziptieai fused, NumPy chunks",
                                "ziptieai fused=False")
@@ -109,6 +113,28 @@ def make_floors(n: int):
     return {FLOOR_NP: copy_numpy, FLOOR_TORCH: lambda: t_dst.copy_(t_src)}
 
 
+def make_pattern_floor(n: int):
+    """Adam's access pattern without its math (numba, 2 threads): read p, g, m, v and write
+    p, m, v in place, one pass. Not the target's floor, a reference: an in-place update leaves
+    up to an L3's worth of dirty lines to be written back during the next (untimed) eviction,
+    which a copy with non-temporal stores cannot; so it can beat the copy floor."""
+    if not kernels.available():
+        return None
+    import numba
+
+    @numba.njit(parallel=True, nogil=True, error_model="numpy")
+    def touch(p, g, m, v):
+        for i in numba.prange(p.size):
+            gi = g[i]
+            m[i] += gi
+            v[i] += gi
+            p[i] += gi
+
+    arrays = [np.zeros(n, np.float32) for _ in range(4)]  # g = 0: the values stay put
+    touch(*arrays)  # compile (no cache: kernels.py's cache must not be touched)
+    return lambda: touch(*arrays)
+
+
 def make_evict(nbytes: int = EVICT_BYTES):
     scratch = np.zeros(nbytes // 4, np.float32)
 
@@ -152,7 +178,9 @@ def check_correctness(layouts, steps: int = 3, rtol: float = 1e-4, atol: float =
 
 
 def numba_note() -> str:
-    """Whether ziptieai's 'parallel' kernel actually started numba's thread pool."""
+    """Whether ziptieai's 'parallel' kernel actually started numba's thread pool (call it
+    after the correctness check ran the kernel on 200k ≥ PARALLEL_MIN elements, and before
+    anything else in this process uses numba's threads)."""
     if not kernels.available():
         return "numba not importable: 'ziptieai Adam' ran the chunked NumPy path"
     import numba
@@ -166,7 +194,8 @@ def numba_note() -> str:
     return f"numba kernel ran on the '{layer}' threading layer, {numba.get_num_threads()} threads"
 
 
-def run_layout(layout: str, sizes, evict, reps: int, block: int, slow_reps: int) -> dict:
+def run_layout(layout: str, sizes, evict, reps: int, block: int, slow_reps: int,
+               note: str) -> dict:
     n = sum(sizes)
     print(f"### {layout} ({n:,} float32 parameters, {n * BYTES_PER_PARAM / 1e6:.0f} MB of "
           "traffic per step)\n")
@@ -174,6 +203,9 @@ def run_layout(layout: str, sizes, evict, reps: int, block: int, slow_reps: int)
     floors = make_floors(n)
     zt_step, zt_numpy, _ = make_ziptie(p0, g0, sizes)
     variants = dict(floors)
+    pattern = make_pattern_floor(n)
+    if pattern is not None:
+        variants[PATTERN] = pattern
     variants[TORCH_LOOP] = make_torch(p0, g0, sizes, foreach=False, fused=False)[0]
     variants[TORCH_FUSED] = make_torch(p0, g0, sizes, fused=True)[0]
     variants[ZT] = zt_step
@@ -191,7 +223,7 @@ def run_layout(layout: str, sizes, evict, reps: int, block: int, slow_reps: int)
     floor = min((FLOOR_NP, FLOOR_TORCH), key=lambda f: stats[f]["median"])
     gbps = n * BYTES_PER_PARAM / stats[floor]["median"] / 1e9
     print(f"floor = '{floor}' (the faster copy), {gbps:.1f} GB/s at {BYTES_PER_PARAM} B/param")
-    print(numba_note())
+    print(note)
     common.report_target(f"{layout}: ziptieai Adam / copy floor", stats[ZT]["ratio_vs"][floor],
                          TARGET, "×")
     print()
@@ -209,7 +241,8 @@ def main(argv=None) -> dict:
     if quick:  # a smoke run: make the untimed gc.collect() per block cheap (torch holds ~1e5
         gc.freeze()  # objects; a full collection costs ~0.1 s here); full runs leave gc alone
     reps, block, slow_reps = (2, 1, 2) if quick else (15, 3, 6)
-    return {layout: run_layout(layout, sizes, evict, reps, block, slow_reps)
+    note = numba_note()  # now: the pattern floor below starts numba's threads itself
+    return {layout: run_layout(layout, sizes, evict, reps, block, slow_reps, note)
             for layout, sizes in layouts.items()}
 
 

@@ -17,9 +17,11 @@ CONFIGS = [
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("size", [1000, kernels.PARALLEL_MIN + 3])
-def test_adam_kernel_equals_numpy_rule_bit_for_bit(dtype, size):
-    for config in CONFIGS[:: 1 if size < 5000 else 5]:
+@pytest.mark.parametrize("parallel", [False, True])
+def test_adam_kernel_equals_numpy_rule_bit_for_bit(dtype, parallel, monkeypatch):
+    size = 1003
+    monkeypatch.setattr(kernels, "PARALLEL_MIN", 1000 if parallel else 10**9)
+    for config in CONFIGS:
         rng = np.random.default_rng(0)
         p0 = rng.standard_normal(size).astype(dtype)
         a = [p0.copy(), np.zeros(size, dtype), np.zeros(size, dtype), np.zeros(size, dtype)]
