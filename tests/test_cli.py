@@ -63,6 +63,8 @@ def test_resumed_run_equals_an_uninterrupted_one(tmp_path, capsys):
     (["eval", "no/such/run"], "no run there"),
     (["fly"], "invalid choice: 'fly'"),
     (["lesson", "fwd"], "invalid choice: 'fwd'"),
+    (["race", "--surface", "bowl"], "invalid choice: 'bowl'"),
+    (["race", "--optims", "sgd,lion"], "lion"),
     ([], "required: COMMAND"),
 ])
 def test_bad_arguments_are_one_line_and_exit_2(argv, message, capsys, tmp_path, monkeypatch):
@@ -94,3 +96,13 @@ def test_lesson_runs_and_writes_its_picture(tmp_path, capsys):
     code, out, _ = run(["lesson", "step", "--out", str(tmp_path)], capsys)
     assert code == 0 and (tmp_path / "step.png").stat().st_size > 10_000
     assert "Picture:" in out
+
+
+def test_race_draws_surface_and_data(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    code, out, _ = run(["race", "--surface", "ill-conditioned-quadratic", "--optims",
+                        "sgd,adam", "--data", "digits", "--epochs", "1", "--out",
+                        str(tmp_path)], capsys)
+    assert code == 0 and "adam" in out.lower()
+    assert (tmp_path / "race_ill-conditioned-quadratic.png").stat().st_size > 10_000
+    assert (tmp_path / "race_digits.png").stat().st_size > 10_000

@@ -5,6 +5,7 @@
     ziptie resume runs/NAME
     ziptie eval runs/NAME
     ziptie lesson forward|loss|backward|step|sgd|adam|all
+    ziptie race --surface rosenbrock --optims sgd,momentum,adam [--data digits]
 
 Thin by design: it parses and checks arguments, then calls the library (`train.fit`,
 `train.evaluate`, `save`/`load`). A run folder holds config.json (everything needed to rebuild
@@ -311,7 +312,47 @@ def make_parser() -> argparse.ArgumentParser:
                         help="where the pictures go (default: lessons/)")
     lesson.add_argument("--seed", default=0, type=_seed, help="random seed (default: 0)")
     lesson.set_defaults(func=cmd_lesson)
+
+    race = sub.add_parser(
+        "race", help="race optimizers on a 2-D surface (and on real data) and draw it",
+        description="Run several optimizers from the same start on a 2-D loss surface: their "
+        "paths on the contour plot and their losses per step, in one picture, with a table of "
+        "the steps each needs to get within the tolerance of the minimum.")
+    race.add_argument("--surface", default="rosenbrock",
+                      choices=["rosenbrock", "beale", "saddle", "ill-conditioned-quadratic"],
+                      help="the loss surface (default: rosenbrock)")
+    race.add_argument("--optims", default="sgd,momentum,nesterov,rmsprop,adam,adamw",
+                      metavar="A,B,...", help="optimizers, comma-separated (default: "
+                      "sgd,momentum,nesterov,rmsprop,adam,adamw)")
+    race.add_argument("--steps", default=None, type=_positive(int),
+                      help="steps per optimizer (default: the surface's own)")
+    race.add_argument("--data", default=None, choices=["digits"],
+                      help="also race on real data: loss curves of an MLP")
+    race.add_argument("--epochs", default=5, type=_positive(int),
+                      help="epochs for --data (default: 5)")
+    race.add_argument("--out", default="race", metavar="DIR",
+                      help="where the pictures go (default: race/)")
+    race.set_defaults(func=cmd_race)
     return parser
+
+
+def cmd_race(args) -> int:
+    from .inspect import plots
+    from .inspect.race import race, race_data
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        result = race(args.surface, optims=args.optims, steps=args.steps)
+        print(result.format_table())
+        print(f"picture: {plots.plot_race(result, out / f'race_{args.surface}.png')}")
+        if args.data:
+            curves = race_data(args.data, optims=args.optims, epochs=args.epochs)
+            print(curves.format_table())
+            print(f"picture: {plots.plot_race_data(curves, out / f'race_{args.data}.png')}")
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    return 0
 
 
 def cmd_lesson(args) -> int:
