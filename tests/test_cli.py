@@ -106,3 +106,19 @@ def test_race_draws_surface_and_data(tmp_path, capsys):
     assert code == 0 and "adam" in out.lower()
     assert (tmp_path / "race_ill-conditioned-quadratic.png").stat().st_size > 10_000
     assert (tmp_path / "race_digits.png").stat().st_size > 10_000
+
+
+def test_train_records_and_explain_answers(tmp_path, capsys):
+    out_dir = tmp_path / "r"
+    assert run(["train", "--data", "moons", "--epochs", "2", "--out", str(out_dir)],
+               capsys)[0] == 0
+    assert (out_dir / "records.json").exists() and (out_dir / "records.npz").exists()
+    code, out, _ = run(["explain", str(out_dir), "--weight", "2.weight@0,1"], capsys)
+    assert code == 0 and "rank correlation" in out and "2.weight[0, 1]" in out
+    code, _, err = run(["explain", str(out_dir), "--weight", "nope@0"], capsys)
+    assert code == 2 and err.startswith("ziptie: error: --weight nope@0")
+    bare = tmp_path / "bare"
+    run(["train", "--data", "moons", "--epochs", "1", "--record-every", "0", "--out",
+         str(bare)], capsys)
+    code, _, err = run(["explain", str(bare)], capsys)
+    assert code == 2 and "no records" in err

@@ -4,6 +4,7 @@
                  --batch-size 32 --epochs 30 --until-accuracy 0.97 --seed 0 --out runs/NAME
     ziptie resume runs/NAME
     ziptie eval runs/NAME
+    ziptie explain runs/NAME
     ziptie lesson forward|loss|backward|step|sgd|adam|all
     ziptie race --surface rosenbrock --optims sgd,momentum,adam [--data digits]
 
@@ -134,11 +135,17 @@ def run_training(config: dict, out: Path, resume: bool) -> int:
     print(f"ziptie {__version__}: {config['data']} ({len(splits['train'][0])} train, "
           f"{len(splits['val'][0])} validation, {len(splits['test'][0])} test), model "
           f"{config['model']} ({n_params:,} parameters), {config['optim']} lr {config['lr']}")
+    callbacks = []
+    if config.get("record_every", 1):
+        from .inspect import RecorderCallback
+
+        # NOTE: a resumed run records its new steps only (records.* are rewritten)
+        callbacks.append(RecorderCallback(out, every=config.get("record_every", 1)))
     history = fit(model, loss_fn, optimizer, splits["train"], splits["val"],
                   epochs=config["epochs"], until_loss=config["until_loss"],
                   until_accuracy=config["until_accuracy"], patience=config["patience"],
                   batch_size=config["batch_size"], checkpoint=checkpoint,
-                  resume=checkpoint if resume else None)
+                  resume=checkpoint if resume else None, callbacks=callbacks)
     write_metrics(out / "metrics.csv", history.records)
     test = evaluate(model, splits["test"], loss_fn)
     (out / "result.json").write_text(json.dumps(
@@ -159,7 +166,7 @@ def write_metrics(path: Path, records: list) -> None:
 def cmd_train(args) -> int:
     config = {k: getattr(args, k) for k in ("data", "model", "act", "optim", "lr", "batch_size",
                                             "epochs", "until_accuracy", "until_loss",
-                                            "patience", "seed", "val_fraction")}
+                                            "patience", "seed", "val_fraction", "record_every")}
     config["model"] = config["model"] or DEFAULT_MODELS.get(args.data) or _toy_model(args.data)
     config["version"] = __version__
     out = Path(args.out or f"runs/{args.data}-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -284,6 +291,9 @@ def make_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", default=None, metavar="DIR",
                        help="run folder (default: runs/DATA-DATE-TIME)")
     train.add_argument("--force", action="store_true", help="overwrite a run in --out")
+    train.add_argument("--record-every", default=1, type=_seed, metavar="N",
+                       help="record weights, gradients and updates every N steps for "
+                            "`ziptie explain` and the report (0: off; default 1)")
     train.set_defaults(func=cmd_train)
 
     resume = sub.add_parser("resume", help="carry on a run from its last checkpoint",
@@ -297,6 +307,15 @@ def make_parser() -> argparse.ArgumentParser:
                         description="Load a run's checkpoint and report its scores.")
     ev.add_argument("run", metavar="RUN", help="the run folder")
     ev.set_defaults(func=cmd_eval)
+
+    ex = sub.add_parser("explain", help="why did the weights move? answered with a run's numbers",
+                        description="Explain a recorded run: does each update follow the "
+                        "gradient or the weight's size? Real examples from the run, and checks "
+                        "of the update rule.")
+    ex.add_argument("run", metavar="RUN", help="the run folder")
+    ex.add_argument("--weight", default=None, metavar="NAME@I,J",
+                    help="also tell one weight's story, e.g. 2.weight@0,3")
+    ex.set_defaults(func=cmd_explain)
 
     from . import lessons
 
@@ -352,6 +371,26 @@ def cmd_race(args) -> int:
             print(f"picture: {plots.plot_race_data(curves, out / f'race_{args.data}.png')}")
     except ValueError as e:
         raise UsageError(str(e)) from None
+    return 0
+
+
+def cmd_explain(args) -> int:
+    from .inspect import explain, weight_story
+
+    out, _ = _read_run(args.run)
+    if not (out / "records.json").exists():
+        raise UsageError(f"{args.run}: no records (train with --record-every 1 to record)")
+    print(explain(out).text())
+    if args.weight:
+        name, _, index = args.weight.partition("@")
+        try:
+            position = tuple(int(i) for i in index.split(",")) if index else ()
+            story = weight_story(out, name, position).text().splitlines()
+            if len(story) > 44:  # NOTE: the head and tail of a long story, with a marker
+                story = story[:22] + [f"  … {len(story) - 42} steps …"] + story[-20:]
+            print("\n" + "\n".join(story))
+        except (KeyError, ValueError, IndexError) as e:
+            raise UsageError(f"--weight {args.weight}: {e}") from None
     return 0
 
 

@@ -170,3 +170,17 @@ def test_bad_arguments_are_named():
         fit(model, nn.CrossEntropyLoss(), o, (X, Y), patience=0)
     with pytest.raises(ValueError, match="classification loss, got MSELoss"):
         fit(model, nn.MSELoss(), o, (X, Y), until_accuracy=0.9)
+
+
+def test_callbacks_hear_the_end_even_when_training_fails():
+    class Ends(Callback):
+        error = "not called"
+
+        def on_train_end(self, trainer):
+            Ends.error = trainer.error
+
+    with pytest.raises(KeyboardInterrupt):
+        run(3, callbacks=[KillAt(5), Ends()])
+    assert isinstance(Ends.error, KeyboardInterrupt)
+    run(1, callbacks=[Ends()])
+    assert Ends.error is None

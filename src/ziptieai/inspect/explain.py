@@ -334,20 +334,29 @@ def _sentences(ex: Explanation) -> list:
                      f"{'within' if ex.adam_holds else 'OUTSIDE'} float rounding "
                      f"(at most {ex.adam_bound:.3g}); " + exact)
     adam = ex.corr_update_adam is not None
-    for ex_, label, tail in (
-            (ex.large_weight_tiny_grad, "A large weight with a tiny gradient",
-             "gets a tiny update" if ex.sgd_holds else
-             "yet, as Adam divides each step by √v̂, moved" if adam else "moved"),
-            (ex.small_weight_huge_grad, "A small weight with a huge gradient",
-             "gets a large update" if ex.sgd_holds else
-             "but, as Adam divides each step by √v̂, moved" if adam else "moved")):
+    for ex_, label, expected_small in (
+            (ex.large_weight_tiny_grad, "A large weight with a tiny gradient", True),
+            (ex.small_weight_huge_grad, "A small weight with a huge gradient", False)):
         if ex_ is None:
             continue
         lines.append(f"{label}: {ex_.where()} has W = {_g(ex_.weight)} (|W| larger than "
                      f"{ex_.weight_rank:.1%} of the others), g = {_g(ex_.grad)} (|g| larger "
-                     f"than {ex_.grad_rank:.1%}), and {tail}: ΔW = {_g(ex_.update)} (|ΔW| "
-                     f"larger than {ex_.update_rank:.1%} of the other updates).")
+                     f"than {ex_.grad_rank:.1%}), {_how_it_moved(ex_, expected_small, adam)}: "
+                     f"ΔW = {_g(ex_.update)} (|ΔW| larger than {ex_.update_rank:.1%} of the "
+                     f"other updates).")
     return lines
+
+
+def _how_it_moved(example, expected_small: bool, adam: bool) -> str:
+    """The connective that fits the numbers: did the update follow the gradient's size?"""
+    small = example.update_rank < 0.5
+    moved = "so it barely moved" if small else "so it moved a lot"
+    if small == expected_small or not adam:
+        return moved
+    why = ("Adam divides each step by √v̂, so a small but steady gradient still takes a "
+           "full-size step" if not small else
+           "Adam divides each step by √v̂, and this weight's gradients have been large")
+    return ("yet it barely moved" if small else "yet it moved a lot") + f" ({why})"
 
 
 # ---- one weight over time --------------------------------------------------------------------

@@ -58,7 +58,8 @@ class History:
 
 class Callback:
     """Hooks into `fit`; each receives the running `Trainer` (its model, optimizer, epoch,
-    step, last loss, history). Set `trainer.stop = "reason"` to stop after this epoch."""
+    step, last loss, history). Set `trainer.stop = "reason"` to stop after this epoch.
+    `on_train_end` runs however training ends; `trainer.error` is the exception, if any."""
 
     def on_train_begin(self, trainer) -> None: ...
     def on_step_end(self, trainer) -> None: ...
@@ -117,6 +118,7 @@ class Trainer:
         self.history = History()
         self.epoch, self.step, self.loss = 1, 0, None
         self.stop = ""
+        self.error = None  # the exception that ended training, if one did
         self.classify = task_of(loss_fn) == "classification"
         self.names = {id(p): name for name, p in model.named_parameters()}
         self.partial = {"loss_sum": 0.0, "correct": 0, "count": 0, "start": None}
@@ -273,6 +275,20 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs: int = 10,
         log = print if progress else (lambda line: None)
     for cb in trainer.callbacks:
         cb.on_train_begin(trainer)
+    try:
+        _train(trainer, epochs, until_loss, until_accuracy, patience, progress, log)
+    except BaseException as error:
+        trainer.error = error
+        raise
+    finally:  # NOTE: callbacks hear the end of training even when it fails (nothing lost)
+        for cb in trainer.callbacks:
+            cb.on_train_end(trainer)
+    return trainer.history
+
+
+def _train(trainer, epochs, until_loss, until_accuracy, patience, progress, log) -> None:
+    """The epoch loop of `fit`, with its stopping rules."""
+    loader = trainer.loader
     monitor = "val" if trainer.val_loader is not None else "train"
     best, since_best = math.inf, 0
     for record in trainer.history.records:  # a resumed run remembers its best loss
@@ -307,9 +323,6 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs: int = 10,
             trainer.save()
         trainer.epoch += 1
     trainer.history.stop_reason = stop
-    for cb in trainer.callbacks:
-        cb.on_train_end(trainer)
-    return trainer.history
 
 
 def _epoch_line(record: dict, epochs: int) -> str:
