@@ -23,7 +23,8 @@ def test_train_eval_resume_a_run(tmp_path, capsys):
                        capsys)
     assert code == 0 and "run saved in" in out and "epoch   3/3" in out
     assert {p.name for p in out_dir.iterdir()} >= {"config.json", "checkpoint.safetensors",
-                                                    "metrics.csv", "result.json"}
+                                                    "metrics.csv", "result.json", "report.html"}
+    assert f"report: {out_dir / 'report.html'}" in out
     assert json.loads((out_dir / "config.json").read_text())["epochs"] == 3
     assert len((out_dir / "metrics.csv").read_text().strip().splitlines()) == 1 + 3
     code, out, _ = run(["eval", str(out_dir)], capsys)
@@ -122,3 +123,11 @@ def test_train_records_and_explain_answers(tmp_path, capsys):
          str(bare)], capsys)
     code, _, err = run(["explain", str(bare)], capsys)
     assert code == 2 and "no records" in err
+
+
+def test_report_command_writes_the_page(tmp_path, capsys):
+    out_dir = tmp_path / "r"
+    run(["train", "--data", "moons", "--epochs", "2", "--out", str(out_dir)], capsys)
+    target = tmp_path / "page.html"
+    code, out, _ = run(["report", str(out_dir), "--out", str(target)], capsys)
+    assert code == 0 and target.exists() and "Why did the weights move" in target.read_text()

@@ -5,6 +5,7 @@
     ziptie resume runs/NAME
     ziptie eval runs/NAME
     ziptie explain runs/NAME
+    ziptie report runs/NAME
     ziptie lesson forward|loss|backward|step|sgd|adam|all
     ziptie race --surface rosenbrock --optims sgd,momentum,adam [--data digits]
 
@@ -152,6 +153,9 @@ def run_training(config: dict, out: Path, resume: bool) -> int:
         {"stop_reason": history.stop_reason, "epochs": len(history), "test": test}, indent=2))
     scores = "  ".join(f"test {k} {v:.4f}" for k, v in test.items())
     print(f"stopped: {history.stop_reason}\n{scores}\nrun saved in {out}/")
+    from .inspect import write_report
+
+    print(f"report: {write_report(out)}")
     return 0
 
 
@@ -317,6 +321,15 @@ def make_parser() -> argparse.ArgumentParser:
                     help="also tell one weight's story, e.g. 2.weight@0,3")
     ex.set_defaults(func=cmd_explain)
 
+    rep = sub.add_parser("report", help="write one HTML page about a run (curves, statistics, "
+                         "the explanation)", description="Write a self-contained HTML report "
+                         "of a run: its settings, result, curves, per-layer statistics and the "
+                         "explanation of why its weights moved.")
+    rep.add_argument("run", metavar="RUN", help="the run folder")
+    rep.add_argument("--out", default=None, metavar="FILE",
+                     help="where to write it (default: RUN/report.html)")
+    rep.set_defaults(func=cmd_report)
+
     from . import lessons
 
     lesson = sub.add_parser(
@@ -391,6 +404,14 @@ def cmd_explain(args) -> int:
             print("\n" + "\n".join(story))
         except (KeyError, ValueError, IndexError) as e:
             raise UsageError(f"--weight {args.weight}: {e}") from None
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .inspect import write_report
+
+    out, _ = _read_run(args.run)
+    print(f"report: {write_report(out, args.out)}")
     return 0
 
 

@@ -5,9 +5,12 @@ and checks from a run's own numbers (Spearman, ΔW = −lr·g, Adam's effective 
 """
 
 from .explain import Explanation, explain, input_scaling_check, spearman, weight_story
+from .graph import draw_graph
 from .recorder import Recorder, RecorderCallback, load_records, save_records, summarize
+from .report import write_report
 
-# graph, race, plots: see their modules
+# race and plots (matplotlib, optional): see their modules
 
 __all__ = ["Explanation", "Recorder", "RecorderCallback", "explain", "input_scaling_check",
-           "load_records", "save_records", "spearman", "summarize", "weight_story"]
+           "load_records", "save_records", "spearman", "summarize", "weight_story",
+           "draw_graph", "write_report"]

@@ -411,11 +411,12 @@ def plot_weight_story(steps, values, grads, updates, path, name: str = "a weight
         fig.suptitle(f"The story of {name}: value, gradient, update at every step",
                      fontsize=14, fontweight="bold")
         titles = ("value w", "gradient ∂loss/∂w", "update Δw (what the optimizer changed)")
-        for ax, a, title in zip(axes, arrays, titles):
+        for row, (ax, a, title) in enumerate(zip(axes, arrays, titles)):
             for i in range(a.shape[1]):
                 ax.plot(steps, a[:, i], color=f"C{i % 10}", lw=1.8,
                         label=f"weight {i}" if k > 1 else None)
-            ax.axhline(0, color="black", lw=0.8, alpha=0.6)
+            if row:  # NOTE: a zero line helps read g and Δw; on w it would flatten the curve
+                ax.axhline(0, color="black", lw=0.8, alpha=0.6)
             ax.set_title(title, loc="left")
             ax.set_ylabel(title.split(" ")[0])
         axes[-1].set_xlabel("step")
