@@ -116,6 +116,7 @@ def test_train_records_and_explain_answers(tmp_path, capsys):
     assert (out_dir / "records.json").exists() and (out_dir / "records.npz").exists()
     code, out, _ = run(["explain", str(out_dir), "--weight", "2.weight@0,1"], capsys)
     assert code == 0 and "rank correlation" in out and "2.weight[0, 1]" in out
+    assert "∂loss/∂W = δ·xᵀ" in out and ": holds)" in out
     code, _, err = run(["explain", str(out_dir), "--weight", "nope@0"], capsys)
     assert code == 2 and err.startswith("ziptie: error: --weight nope@0")
     bare = tmp_path / "bare"

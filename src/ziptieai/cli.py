@@ -390,10 +390,21 @@ def cmd_race(args) -> int:
 def cmd_explain(args) -> int:
     from .inspect import explain, weight_story
 
-    out, _ = _read_run(args.run)
+    out, config = _read_run(args.run)
     if not (out / "records.json").exists():
         raise UsageError(f"{args.run}: no records (train with --record-every 1 to record)")
     print(explain(out).text())
+    if (out / "checkpoint.safetensors").exists():
+        from .inspect import input_scaling_check
+        from .train.checkpoint import load
+
+        splits = load_data(config)
+        model, loss_fn, _ = build(config, splits)
+        load(out / "checkpoint.safetensors", model=model, rng=False)
+        X, y = (a[:64] for a in splits["train"])
+        feature = int(np.argmax(np.abs(X).sum(axis=0)))  # a feature that is not all zero
+        print("\n" + input_scaling_check(model, loss_fn, X, y, feature=feature,
+                                           factor=2.0).text())
     if args.weight:
         name, _, index = args.weight.partition("@")
         try:
