@@ -12,7 +12,7 @@ from ..ops.elementwise import (
     Gelu, LeakyRelu, Mul, Relu, Sigmoid, Tanh, clip, where, Abs, Exp, Log, Sqrt, Maximum,
     Minimum,
 )
-from ..ops.linalg import Linear, linear, matmul
+from ..ops.linalg import linear, matmul
 from ..ops.loss import BCE, NLL, BCEWithLogits, Hinge, Normalize
 from ..ops.movement import Embed, concat, stack, cat, reshape, flatten, permute, transpose
 from ..ops.reduce import LogSoftmax, Softmax, normalize_dims

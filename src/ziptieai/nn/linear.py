@@ -6,9 +6,10 @@ import math
 
 import numpy as np
 
+from ..ops.linalg import Linear as LinearOp
+from ..tensor import Tensor
 from . import functional as F
 from . import init
-from ..tensor import Tensor
 from .module import Module, Parameter
 
 
@@ -44,8 +45,9 @@ class Linear(Module):
                 f"features in its last dim, but the weight of shape {self.weight.shape} "
                 f"expects {self.in_features} (in_features)"
             )
-        return F.Linear.apply(x, self.weight, self.bias) if self.bias is not None else \
-            F.Linear.apply(x, self.weight)
+        if self.bias is None:
+            return LinearOp.apply(x, self.weight)
+        return LinearOp.apply(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

@@ -29,7 +29,6 @@ from .. import optim
 from ..autograd import no_grad
 from ..data.dataloader import DataLoader
 from ..data.dataset import TensorDataset
-from ..tensor import Tensor
 from . import checkpoint as ckpt
 from .metrics import correct_count, regression_scores, task_of
 
