@@ -24,7 +24,7 @@ test: $(VENV)/.test-installed
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.test-installed
-	$(BIN)/pip install -q threadpoolctl
+	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python bench/run_all.py
 
 clean:
