@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-_FLOAT_KINDS = "f"
-
-
 def as_array(data, dtype=None) -> np.ndarray:
     """The ndarray for `tensor(data, dtype)`, with torch's dtype rules.
 

@@ -14,7 +14,6 @@ Iterative throughout: a chain of 100,000 ops never touches the recursion limit.
 from __future__ import annotations
 
 from heapq import heappop, heappush
-from operator import attrgetter
 
 import numpy as np
 
@@ -36,28 +35,6 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     if grad.shape != shape:
         raise RuntimeError(f"internal: gradient of shape {grad.shape} does not match {shape}")
     return grad
-
-
-def topological_order(root: Function) -> list:
-    """Nodes reachable from `root`, each after every node that consumes its output.
-
-    Inputs are always created before the ops that use them, so sorting the reachable nodes
-    by descending creation number (`seq`) is a topological order, found without recursion.
-    """
-    nodes = [root]
-    seen = {root}
-    for node in nodes:  # NOTE: the list grows while we walk it: a breadth-first sweep
-        for parent in node.parents:
-            if parent is not None:
-                ctx = parent._ctx
-                if ctx is not None and ctx not in seen:
-                    seen.add(ctx)
-                    nodes.append(ctx)
-    nodes.sort(key=_seq, reverse=True)
-    return nodes
-
-
-_seq = attrgetter("seq")
 
 
 # Called with the root tensor at the start of every backward(): how ziptieai.inspect sees

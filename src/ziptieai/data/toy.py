@@ -40,8 +40,7 @@ def make_moons(n: int = 100, noise: float = 0.1, seed: int = 0, dtype=np.float32
     lower = np.stack([1 - np.cos(t_lower), 0.5 - np.sin(t_lower)], axis=1)
     X = np.concatenate([upper, lower]) + rng.normal(0, noise, (n, 2))
     y = np.concatenate([np.zeros(n_upper, np.int64), np.ones(n_lower, np.int64)])
-    order = rng.permutation(n)
-    return X[order].astype(dtype), y[order]
+    return _shuffled(rng, X, y, dtype)
 
 
 def make_circles(n: int = 100, noise: float = 0.05, factor: float = 0.5, seed: int = 0,
@@ -63,8 +62,7 @@ def make_circles(n: int = 100, noise: float = 0.05, factor: float = 0.5, seed: i
     inner = factor * np.stack([np.cos(t_inner), np.sin(t_inner)], axis=1)
     X = np.concatenate([outer, inner]) + rng.normal(0, noise, (n, 2))
     y = np.concatenate([np.zeros(n_outer, np.int64), np.ones(n_inner, np.int64)])
-    order = rng.permutation(n)
-    return X[order].astype(dtype), y[order]
+    return _shuffled(rng, X, y, dtype)
 
 
 def make_spirals(n: int = 300, n_classes: int = 3, noise: float = 0.2, seed: int = 0,
@@ -87,8 +85,7 @@ def make_spirals(n: int = 300, n_classes: int = 3, noise: float = 0.2, seed: int
         parts.append(np.stack([r * np.sin(theta), r * np.cos(theta)], axis=1))
         labels.append(np.full(m, k, np.int64))
     X, y = np.concatenate(parts), np.concatenate(labels)
-    order = rng.permutation(n)
-    return X[order].astype(dtype), y[order]
+    return _shuffled(rng, X, y, dtype)
 
 
 def make_blobs(n: int = 100, centers=3, n_features: int = 2, cluster_std: float = 1.0,
@@ -120,5 +117,10 @@ def make_blobs(n: int = 100, centers=3, n_features: int = 2, cluster_std: float 
     X = np.concatenate([c + rng.normal(0, cluster_std, (m, centers.shape[1]))
                         for c, m in zip(centers, sizes)])
     y = np.repeat(np.arange(len(centers), dtype=np.int64), sizes)
-    order = rng.permutation(n)
+    return _shuffled(rng, X, y, dtype)
+
+
+def _shuffled(rng: np.random.Generator, X: np.ndarray, y: np.ndarray, dtype) -> tuple:
+    """X and y in one random order (drawn last from `rng`), X cast to `dtype`."""
+    order = rng.permutation(len(X))
     return X[order].astype(dtype), y[order]

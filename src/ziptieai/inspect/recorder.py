@@ -233,6 +233,12 @@ if kernels.available():  # pragma: no branch - depends on the optional extra
                 edges[s, j] = lo + (hi - lo) * (j / bins)
 
 
+def _adam_step_scalars(group: dict, step: int) -> tuple:
+    """lr/(1 − β₁ᵗ), √(1 − β₂ᵗ) and ε: the scalars of Adam's step t (as functional.adam_step)."""
+    beta1, beta2 = group["betas"]
+    return group["lr"] / (1 - beta1**step), (1 - beta2**step) ** 0.5, group["eps"]
+
+
 def _effective_numpy(m, v, starts, ends, scalars, out) -> None:
     for k, (s, e) in enumerate(zip(starts, ends)):
         step_size, bc2_sqrt, eps = scalars[:, k]
@@ -605,19 +611,13 @@ class Recorder:
         steps = {st["step"] if st is not None else None for st in states}
         if len(groups) == 1 and has_grad is None and len(steps) == 1 and None not in steps \
                 and None not in self._groups:  # the usual case: one group, one step count
-            group, t = groups[0], steps.pop()
-            beta1, beta2 = group["betas"]
-            scalars[0], scalars[1], scalars[2] = (group["lr"] / (1 - beta1**t),
-                                                  (1 - beta2**t) ** 0.5, group["eps"])
+            scalars[0], scalars[1], scalars[2] = _adam_step_scalars(groups[0], steps.pop())
         else:
             for i, (gi, st) in enumerate(zip(self._groups, states)):
                 if gi is None or st is None or (has_grad is not None and not has_grad[i]):
                     scalars[:, i] = 0, 1, 1
                     continue
-                beta1, beta2 = groups[gi]["betas"]
-                t = st["step"]
-                scalars[:, i] = (groups[gi]["lr"] / (1 - beta1**t), (1 - beta2**t) ** 0.5,
-                                 groups[gi]["eps"])
+                scalars[:, i] = _adam_step_scalars(groups[gi], st["step"])
         if "max_exp_avg_sq" in keys and any(groups[gi]["amsgrad"] for gi in set(self._groups)
                                             if gi is not None):
             vmax, v = state_rows[keys.index("max_exp_avg_sq")], v.copy()

@@ -190,7 +190,7 @@ def embedding(indices, weight, padding_idx=None) -> Tensor:
 _REDUCTIONS = ("mean", "sum", "none")
 
 
-def _reduce(op: str, loss: Tensor, reduction: str) -> Tensor:
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
     if reduction == "mean":
         return loss.mean()
     if reduction == "sum":
@@ -231,15 +231,14 @@ def mse_loss(input, target, reduction: str = "mean") -> Tensor:
     _check_reduction("mse_loss", reduction)
     _same_shape("mse_loss", input, target)
     diff = input - _float_target("mse_loss", input, target)
-    return _reduce("mse_loss", diff * diff, reduction)
+    return _reduce(diff * diff, reduction)
 
 
 def l1_loss(input, target, reduction: str = "mean") -> Tensor:
     """|input - target|, reduced. Shapes must match exactly."""
     _check_reduction("l1_loss", reduction)
     _same_shape("l1_loss", input, target)
-    return _reduce("l1_loss", Abs.apply(input - _float_target("l1_loss", input, target)),
-                   reduction)
+    return _reduce(Abs.apply(input - _float_target("l1_loss", input, target)), reduction)
 
 
 def _class_labels(op: str, logits, target) -> np.ndarray:
@@ -283,7 +282,7 @@ def cross_entropy(input, target, reduction: str = "mean") -> Tensor:
     if t.dtype.kind == "f" and t.ndim == _array(input).ndim:
         _same_shape("cross_entropy (probability target)", input, target)
         logp = LogSoftmax.apply(input, dim=1)
-        return _reduce("cross_entropy", -(logp * target).sum(dim=1), reduction)
+        return _reduce(-(logp * target).sum(dim=1), reduction)
     labels = _class_labels("cross_entropy", input, target)
     return NLL.apply(LogSoftmax.apply(input, dim=1), labels, reduction=reduction)
 
@@ -293,7 +292,7 @@ def binary_cross_entropy_with_logits(input, target, reduction: str = "mean") -> 
     _check_reduction("binary_cross_entropy_with_logits", reduction)
     _same_shape("binary_cross_entropy_with_logits", input, target)
     target = _float_target("binary_cross_entropy_with_logits", input, target)
-    return _reduce("bce", BCEWithLogits.apply(input, target), reduction)
+    return _reduce(BCEWithLogits.apply(input, target), reduction)
 
 
 def binary_cross_entropy(input, target, reduction: str = "mean") -> Tensor:
@@ -306,7 +305,7 @@ def binary_cross_entropy(input, target, reduction: str = "mean") -> Tensor:
                          f"values in [{p.min()}, {p.max()}]; for logits use "
                          "binary_cross_entropy_with_logits")
     target = _float_target("binary_cross_entropy", input, target)
-    return _reduce("bce", BCE.apply(input, target), reduction)
+    return _reduce(BCE.apply(input, target), reduction)
 
 
 def hinge_loss(input, target, reduction: str = "mean") -> Tensor:

@@ -11,7 +11,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ..tensor import Tensor, as_array
+from ..tensor import Tensor
 
 
 class Parameter(Tensor):
@@ -292,4 +292,4 @@ class Module:
         return head + "\n" + "\n".join(lines) + "\n)"
 
 
-__all__ = ["Module", "Parameter", "as_array"]
+__all__ = ["Module", "Parameter", "RemovableHandle"]
