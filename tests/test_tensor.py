@@ -172,3 +172,15 @@ def test_zero_dim_results_and_gradients_are_arrays():
     out.backward()
     assert type(a.grad) is np.ndarray and type(b.grad) is np.ndarray
     a.grad[...] = 0  # owned, writable arrays
+
+
+def test_python_number_constants_keep_their_value_and_sign():
+    a = zt.tensor([1.0, 2.0])
+    np.testing.assert_array_equal(np.signbit((a * 0.0).data), [False, False])
+    np.testing.assert_array_equal(np.signbit((a * -0.0).data), [True, True])  # not a cached +0
+    np.testing.assert_array_equal(np.signbit((-0.0 * a).data), [True, True])
+    assert (a * 2).dtype == np.float32 and (a * True).dtype == np.float32
+    np.testing.assert_array_equal((a * np.float32(1.5)).data, [1.5, 3.0])
+    i = zt.tensor([1, 2])
+    assert (i * 2).dtype == np.int64
+    assert np.isnan((a * float("nan")).data).all()

@@ -79,27 +79,26 @@ def backward(root, gradient=None, retain_graph: bool = False) -> None:
     if ctx is None:  # a leaf: d(root)/d(root) = 1
         _store_leaf_grads([root], {root: gradient}, set())
         return
-    if not ctx.parents:
-        raise _released_error(ctx)
-    # NOTE: pending gradients are keyed by node for interior tensors and by the tensor itself
-    # for leaves, so both are summed the same way and each leaf's .grad is written once.
-    pending = {ctx: gradient}
+    # NOTE: gradients waiting for their node are keyed by node for interior tensors and by the
+    # tensor itself for leaves, so both are summed the same way and each leaf's .grad is
+    # written once. A max-heap on creation number yields each node after all its consumers
+    # (they are younger), discovering the graph as it goes: no separate sort, and `pending`
+    # doubles as the visited set. While a single node is waiting (a chain) it skips the heap
+    # and the dict: it is `nxt`, its gradient `nxt_grad`.
+    pending = {}
     pop, get = pending.pop, pending.get
     leaves = []
-    release = not retain_graph
-    # NOTE: a max-heap on creation number yields each node after all its consumers (they are
-    # younger), discovering the graph as it goes: no separate sort, and `pending` doubles as
-    # the visited set. When just one node is waiting (a chain) it skips the heap (`nxt`).
     heap = []
-    nxt = ctx
+    release = not retain_graph
+    nxt, nxt_grad = ctx, gradient
     while True:
         if nxt is not None:
-            node, nxt = nxt, None
+            node, grad, nxt = nxt, nxt_grad, None
         elif heap:
             node = heappop(heap)[1]
+            grad = pop(node)
         else:
             break
-        grad = pop(node)
         parents = node.parents
         if not parents:  # released by an earlier backward
             raise _released_error(node)
@@ -113,25 +112,31 @@ def backward(root, gradient=None, retain_graph: bool = False) -> None:
         for parent, g in zip(parents, input_grads):
             if parent is None or g is None:
                 continue
-            if check_shapes:
-                shape = parent.data.shape
-                if g.shape != shape:
-                    g = unbroadcast(g, shape)
-            key = parent._ctx or parent
-            prev = get(key)
-            if prev is None:
-                pending[key] = g
-                if key is parent:
+            if check_shapes and g.shape != parent.data.shape:
+                g = unbroadcast(g, parent.data.shape)
+            key = parent._ctx
+            if key is None:  # a leaf
+                prev = get(parent)
+                if prev is None:
+                    pending[parent] = g
                     leaves.append(parent)
-                elif nxt is None and not heap:
-                    nxt = key
                 else:
-                    if nxt is not None:
+                    pending[parent] = prev + g
+            elif key is nxt:
+                nxt_grad = nxt_grad + g
+            else:
+                prev = get(key)
+                if prev is not None:
+                    pending[key] = prev + g
+                elif nxt is None and not heap:
+                    nxt, nxt_grad = key, g
+                else:
+                    if nxt is not None:  # a second node waits: both go to the heap
+                        pending[nxt] = nxt_grad
                         heappush(heap, (-nxt.seq, nxt))
                         nxt = None
+                    pending[key] = g
                     heappush(heap, (-key.seq, key))
-            else:
-                pending[key] = prev + g
     _store_leaf_grads(leaves, pending, {id(gradient)})
 
 

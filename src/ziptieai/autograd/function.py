@@ -25,30 +25,38 @@ _grad_state = grad_mode.state
 
 
 _new = object.__new__
-_next_seq = itertools.count().__next__
+_seq_counter = itertools.count()  # NOTE: next(counter) is twice as fast as counter.__next__()
+_ndarray = np.ndarray  # NOTE: a module global: `np.ndarray` costs an attribute lookup per op
 _SCALARS: dict = {}  # dtype -> {Python number: 0-d array of that dtype}
 
 
 def scalar_like(x, array: np.ndarray):
-    """A Python number as a 0-d array of `array`'s float dtype (cached), else `x` unchanged.
+    """A Python number (or NumPy scalar) as a 0-d array of `array`'s float dtype, cached;
+    anything else is returned unchanged.
 
     NOTE: NumPy takes twice as long for `array * 1.5` as for `array * array0d` (it converts
     the Python number on every call); converted once here, the constant is reused by the
-    forward and the backward of every op that meets it.
+    forward and the backward of every op that meets it. A NumPy scalar becomes a Python
+    number first: under NumPy 2 a float64 scalar would upcast a float32 array.
     """
     kind = type(x)
-    if kind is not float and kind is not int:  # bools, arrays, None stay as they are
-        return x
-    cache = _SCALARS.get(array.dtype)
-    if cache is None:
-        if array.dtype.kind != "f":
+    if kind is not float and kind is not int:
+        if not isinstance(x, np.generic):  # bools, arrays, None stay as they are
             return x
-        cache = _SCALARS[array.dtype] = {}
-    z = cache.get(x)
-    if z is None:
-        if len(cache) > 4096:  # bounded: constants like lr rarely change
-            cache.clear()
-        z = cache[x] = np.asarray(x, dtype=array.dtype)
+        x = x.item()
+        kind = type(x)
+        if kind is not float and kind is not int:
+            return x
+    try:
+        return _SCALARS[array.dtype][x]
+    except KeyError:
+        pass
+    if array.dtype.kind != "f" or x == 0:  # NOTE: 0.0 == -0.0: caching one would lose a sign
+        return x
+    cache = _SCALARS.setdefault(array.dtype, {})
+    if len(cache) > 4096:  # bounded: constants like lr rarely change
+        cache.clear()
+    z = cache[x] = np.asarray(x, dtype=array.dtype)
     return z
 
 
@@ -112,11 +120,11 @@ def _wrap(out: np.ndarray, ctx: Function, parents) -> "Tensor":
     """The output Tensor; with grad mode on and an input requiring grad, ctx becomes its node."""
     result = _new(Tensor)
     # NOTE: NumPy returns a scalar, not a 0-d array, from arithmetic on 0-d arrays
-    result.data = out if type(out) is np.ndarray else np.asarray(out)
+    result.data = out if type(out) is _ndarray else np.asarray(out)
     result.grad = None
     if parents is not None and _grad_state.enabled:
         ctx.parents = parents
-        ctx.seq = _next_seq()
+        ctx.seq = next(_seq_counter)
         result.requires_grad = True
         result._ctx = ctx
     else:
@@ -128,42 +136,65 @@ def _wrap(out: np.ndarray, ctx: Function, parents) -> "Tensor":
 def apply_unary(cls, a, params=None) -> "Tensor":
     """`cls.apply(a, **params)` for a one-input op (the fast path Tensor methods use)."""
     ctx = _new(cls)
-    if isinstance(a, Tensor):
+    if type(a) is Tensor or isinstance(a, Tensor):
         out = cls.forward(ctx, a.data, **params) if params else cls.forward(ctx, a.data)
-        return _wrap(out, ctx, (a,) if a.requires_grad else None)
-    if isinstance(a, np.generic):
-        a = a.item()
-    return _wrap(cls.forward(ctx, a, **params) if params else cls.forward(ctx, a), ctx, None)
+        parents = (a,) if a.requires_grad else None
+    else:
+        if isinstance(a, np.generic):
+            a = a.item()
+        out = cls.forward(ctx, a, **params) if params else cls.forward(ctx, a)
+        parents = None
+    # NOTE: _wrap inlined here and in apply_binary: the hottest paths of the engine
+    result = _new(Tensor)
+    result.data = out if type(out) is _ndarray else np.asarray(out)
+    result.grad = None
+    if parents is not None and _grad_state.enabled:
+        ctx.parents = parents
+        ctx.seq = next(_seq_counter)
+        result.requires_grad = True
+        result._ctx = ctx
+    else:
+        result.requires_grad = False
+        result._ctx = None
+    return result
 
 
 def apply_binary(cls, a, b) -> "Tensor":
     """`cls.apply(a, b)` for a parameterless two-input op; a plain number becomes a constant
     of the other input's dtype."""
     ctx = _new(cls)
-    if isinstance(a, Tensor):
+    # NOTE: `type(x) is Tensor` first: it is cheaper than isinstance and nearly always true.
+    if type(a) is Tensor or isinstance(a, Tensor):
         pa = a if a.requires_grad else None
         a = a.data
-        if isinstance(b, Tensor):
+        if type(b) is Tensor or isinstance(b, Tensor):
             pb = b if b.requires_grad else None
             b = b.data
         else:
             pb = None
-            b = scalar_like(b.item() if isinstance(b, np.generic) else b, a)
-    elif isinstance(b, Tensor):
+            # NOTE: scalar_like inlined for a cached constant (the common case): a float array's
+            # constants are cached by value; an unhashable or new `b` takes the full path.
+            try:
+                b = _SCALARS[a.dtype][b]
+            except (KeyError, TypeError):
+                b = scalar_like(b, a)
+    elif type(b) is Tensor or isinstance(b, Tensor):
         pa = None
         pb = b if b.requires_grad else None
         b = b.data
-        a = scalar_like(a.item() if isinstance(a, np.generic) else a, b)
+        try:
+            a = _SCALARS[b.dtype][a]
+        except (KeyError, TypeError):
+            a = scalar_like(a, b)
     else:
         pa = pb = None
     out = cls.forward(ctx, a, b)
-    # NOTE: _wrap inlined: this is the hottest path of the engine (one frame per op saved)
     result = _new(Tensor)
-    result.data = out if type(out) is np.ndarray else np.asarray(out)
+    result.data = out if type(out) is _ndarray else np.asarray(out)
     result.grad = None
     if (pa is not None or pb is not None) and _grad_state.enabled:
         ctx.parents = (pa, pb)
-        ctx.seq = _next_seq()
+        ctx.seq = next(_seq_counter)
         result.requires_grad = True
         result._ctx = ctx
     else:
