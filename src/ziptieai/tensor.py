@@ -42,7 +42,7 @@ class Tensor:
     """An n-dimensional array that records the ops applied to it, for `backward()`.
 
     Attributes, as in torch: `data` (the ndarray), `grad` (an ndarray or None), `requires_grad`,
-    `shape`, `dtype`, `ndim`. Operators, NumPy-style broadcasting and the usual methods
+    `grad_fn` (the op that made it, None for a leaf), `shape`, `dtype`, `ndim`. Operators, NumPy-style broadcasting and the usual methods
     (`sum`, `mean`, `reshape`, `tanh`, `@`, indexing, ...) all build the graph.
 
     >>> x = tensor([1.0, 2.0, 3.0], requires_grad=True)
@@ -51,7 +51,11 @@ class Tensor:
     array([2., 4., 6.], dtype=float32)
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "__weakref__")
+    # NOTE: a tensor made by a recording op is also its graph node (see autograd.function):
+    # `grad_fn` the op, `parents` its inputs that require grad, `saved` what its backward
+    # needs, `seq` its creation number. Leaves have grad_fn None and no node fields.
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "parents", "saved", "seq",
+                 "__weakref__")
     _grad_slot = None  # see nn.Parameter: where backward puts a fresh gradient
     # NOTE: makes `ndarray * Tensor` defer to Tensor.__rmul__ instead of NumPy broadcasting
     # over a Tensor-valued object array.
@@ -60,7 +64,7 @@ class Tensor:
     def __init__(self, data, requires_grad: bool = False, dtype=None):
         self.data = as_array(data, dtype)
         self.grad = None
-        self._ctx = None
+        self.grad_fn = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -96,12 +100,7 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         """True for tensors made by the user (not by an op): only leaves get `.grad`."""
-        return self._ctx is None
-
-    @property
-    def grad_fn(self):
-        """The graph node that made this tensor (None for leaves)."""
-        return self._ctx
+        return self.grad_fn is None
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         if requires_grad and self.data.dtype.kind != "f":
@@ -109,7 +108,7 @@ class Tensor:
                 f"requires_grad: only floating-point tensors can require gradients, "
                 f"this one has dtype {self.data.dtype}"
             )
-        if self._ctx is not None and not requires_grad:
+        if self.grad_fn is not None and not requires_grad:
             raise RuntimeError("requires_grad_: cannot turn off grad on a non-leaf; use detach()")
         self.requires_grad = requires_grad
         return self
@@ -133,7 +132,7 @@ class Tensor:
     def detach(self) -> "Tensor":
         """The same data, cut from the graph (no grad)."""
         out = Tensor.__new__(Tensor)
-        out.data, out.grad, out.requires_grad, out._ctx = self.data, None, False, None
+        out.data, out.grad, out.requires_grad, out.grad_fn = self.data, None, False, None
         return out
 
     def clone(self) -> "Tensor":
@@ -175,8 +174,8 @@ class Tensor:
         extras = [f"shape={self.data.shape}"] if self.data.ndim > 1 else []
         if self.data.dtype != np.float32:
             extras.append(f"dtype={self.data.dtype}")
-        if self._ctx is not None:
-            extras.append(f"grad_fn={self._ctx.name}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn={self.grad_fn.__name__}")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return f"tensor({body}{''.join(', ' + e for e in extras)})"

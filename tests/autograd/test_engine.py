@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import ziptieai as zt
 from ziptieai import nn
+from ziptieai.ops.elementwise import Mul
 
 
 def test_backward_accumulates_like_torch():
@@ -112,6 +113,31 @@ def test_no_grad_records_nothing_and_restores():
         return t * 2
 
     assert not f(x).requires_grad
+
+
+def test_an_unrecorded_result_keeps_nothing_of_its_inputs():
+    # The output tensor is its op's graph node; when nothing is recorded, what forward saved
+    # for backward must not stay alive with it.
+    for make in (lambda a, b: a * b, lambda a, b: (a * b).tanh(), lambda a, b: a / b):
+        a_data = np.ones(1000)
+        a = zt.tensor(a_data)
+        b = zt.tensor(np.full(1000, 2.0), requires_grad=True)
+        alive = weakref.ref(a_data)
+        with zt.no_grad():
+            y = make(a, b)
+        del a, a_data
+        assert alive() is None and y.grad_fn is None and y.saved is None
+        z = make(zt.tensor(np.ones(3)), zt.tensor(np.ones(3)))  # no input requires grad
+        assert z.grad_fn is None and z.saved is None
+
+
+def test_a_result_is_its_own_graph_node():
+    x = zt.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    assert y.grad_fn is Mul and y.parents == (x, None) and not y.is_leaf
+    assert x.grad_fn is None and x.is_leaf
+    y.sum().backward()
+    assert y.parents == () and y.saved is None  # released: nothing of the step is kept
 
 
 def test_only_inputs_that_need_grad_get_one():

@@ -1,4 +1,4 @@
-"""backward(): reverse-mode differentiation over the graph of Function nodes.
+"""backward(): reverse-mode differentiation over the graph (a tensor made by an op is a node).
 
 Iterative throughout: a chain of 100,000 ops never touches the recursion limit.
 1. Nodes are visited newest first (a heap on their creation number), which is a topological
@@ -17,7 +17,6 @@ from heapq import heappop, heappush
 
 import numpy as np
 
-from .function import Function
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
@@ -75,22 +74,21 @@ def backward(root, gradient=None, retain_graph: bool = False) -> None:
                 f"backward: gradient has shape {gradient.shape} but the tensor has shape "
                 f"{root.data.shape}"
             )
-    ctx = root._ctx
-    if ctx is None:  # a leaf: d(root)/d(root) = 1
+    if root.grad_fn is None:  # a leaf: d(root)/d(root) = 1
         _store_leaf_grads([root], {root: gradient}, set())
         return
-    # NOTE: gradients waiting for their node are keyed by node for interior tensors and by the
-    # tensor itself for leaves, so both are summed the same way and each leaf's .grad is
-    # written once. A max-heap on creation number yields each node after all its consumers
-    # (they are younger), discovering the graph as it goes: no separate sort, and `pending`
-    # doubles as the visited set. While a single node is waiting (a chain) it skips the heap
-    # and the dict: it is `nxt`, its gradient `nxt_grad`.
+    # NOTE: a tensor made by an op is its own graph node. Gradients waiting for their node are
+    # summed in `pending`, keyed by tensor; a leaf's .grad is written once, at the end.
+    # A max-heap on creation number yields each node after all its consumers (they are
+    # younger), discovering the graph as it goes: no separate sort, and `pending` doubles as
+    # the visited set. While a single node is waiting (a chain) it skips the heap and the
+    # dict: it is `nxt`, its gradient `nxt_grad`.
     pending = {}
     pop, get = pending.pop, pending.get
     leaves = []
     heap = []
     release = not retain_graph
-    nxt, nxt_grad = ctx, gradient
+    nxt, nxt_grad = root, gradient
     while True:
         if nxt is not None:
             node, grad, nxt = nxt, nxt_grad, None
@@ -102,7 +100,7 @@ def backward(root, gradient=None, retain_graph: bool = False) -> None:
         parents = node.parents
         if not parents:  # released by an earlier backward
             raise _released_error(node)
-        input_grads = node.backward(node, grad)
+        input_grads = node.grad_fn.backward(node, grad)
         if release:
             node.saved = None
             node.parents = ()
@@ -114,29 +112,24 @@ def backward(root, gradient=None, retain_graph: bool = False) -> None:
                 continue
             if check_shapes and g.shape != parent.data.shape:
                 g = unbroadcast(g, parent.data.shape)
-            key = parent._ctx
-            if key is None:  # a leaf
-                prev = get(parent)
-                if prev is None:
-                    pending[parent] = g
-                    leaves.append(parent)
-                else:
-                    pending[parent] = prev + g
-            elif key is nxt:
+            if parent is nxt:
                 nxt_grad = nxt_grad + g
+                continue
+            prev = get(parent)
+            if prev is not None:
+                pending[parent] = prev + g
+            elif parent.grad_fn is None:  # a leaf
+                pending[parent] = g
+                leaves.append(parent)
+            elif nxt is None and not heap:
+                nxt, nxt_grad = parent, g
             else:
-                prev = get(key)
-                if prev is not None:
-                    pending[key] = prev + g
-                elif nxt is None and not heap:
-                    nxt, nxt_grad = key, g
-                else:
-                    if nxt is not None:  # a second node waits: both go to the heap
-                        pending[nxt] = nxt_grad
-                        heappush(heap, (-nxt.seq, nxt))
-                        nxt = None
-                    pending[key] = g
-                    heappush(heap, (-key.seq, key))
+                if nxt is not None:  # a second node waits: both go to the heap
+                    pending[nxt] = nxt_grad
+                    heappush(heap, (-nxt.seq, nxt))
+                    nxt = None
+                pending[parent] = g
+                heappush(heap, (-parent.seq, parent))
     _store_leaf_grads(leaves, pending, {id(gradient)})
 
 
@@ -167,9 +160,10 @@ def _store_leaf_grads(leaves: list, pending: dict, handed_out: set) -> None:
         leaf.grad = g
 
 
-def _released_error(node: Function) -> RuntimeError:
+def _released_error(node) -> RuntimeError:
     return RuntimeError(
-        f"backward: trying to backward through the graph a second time (at {node.name}): "
+        f"backward: trying to backward through the graph a second time "
+        f"(at {node.grad_fn.__name__}): "
         "its saved values were freed by the first backward. Pass retain_graph=True to the "
         "first backward() if you need a second pass, or recompute the forward."
     )

@@ -1,14 +1,15 @@
-"""Function: the base of every differentiable op, and the graph node it leaves behind.
+"""Function: the base of every differentiable op; `apply` makes the graph node.
 
 An op is a subclass with two static methods on NumPy arrays:
 
     forward(ctx, *arrays, **params) -> array      # may keep what backward needs in ctx.saved
     backward(ctx, grad) -> tuple                  # one gradient (or None) per input
 
-`Op.apply(*inputs, **params)` runs forward on the inputs' arrays and, when grad mode is on and
-an input requires grad, makes the ctx the output's graph node: `ctx.parents` holds the input
-Tensors that require grad (None elsewhere). The node refers to its inputs, never to its output,
-so the graph is a DAG that reference counting frees; nothing here creates a cycle.
+`Op.apply(*inputs, **params)` runs forward on the inputs' arrays. The ctx is the output Tensor:
+when grad mode is on and an input requires grad, it is the graph node (`ctx.grad_fn` is the op,
+`ctx.parents` the input Tensors that require grad, None elsewhere). A node refers to its
+inputs, never to a consumer, so the graph is a DAG that reference counting frees; nothing here
+creates a cycle.
 Broadcasting is undone once, in the engine: a backward returns gradients in the shape
 its forward broadcast to, and the engine sums them down to each input's shape.
 """
@@ -61,31 +62,32 @@ def scalar_like(x, array: np.ndarray):
 
 
 class Function:
-    """Base of every op; an instance is the graph node (the `ctx`) of the tensor it made.
+    """Base of every op: `forward` and `backward` as static methods; `apply` runs it on Tensors.
 
-    `seq` numbers nodes in creation order: a node's inputs are always older than it, so
-    descending `seq` is a topological order for backward.
+    NOTE: the `ctx` both methods receive is the op's output Tensor itself, which is the graph
+    node: forward keeps what backward needs in `ctx.saved`; `ctx.parents` holds the inputs that
+    require grad (None elsewhere); `ctx.grad_fn` is the op class; `ctx.seq` numbers nodes in
+    creation order. A node's inputs are always older than it, so descending `seq` is a
+    topological order for backward. One object per op instead of a tensor plus a separate
+    node: a tenth of the per-op cost of the engine on small tensors (bench/w4_chain.py).
     """
 
-    __slots__ = ("parents", "saved", "seq")
-
     @staticmethod
-    def forward(ctx: "Function", *args, **params):  # pragma: no cover - interface
+    def forward(ctx: "Tensor", *args, **params):  # pragma: no cover - interface
         raise NotImplementedError
 
     @staticmethod
-    def backward(ctx: "Function", grad: np.ndarray) -> tuple:  # pragma: no cover - interface
+    def backward(ctx: "Tensor", grad: np.ndarray) -> tuple:  # pragma: no cover - interface
         raise NotImplementedError
 
     @classmethod
-    def apply(cls, *inputs, **params):
+    def apply(cls, *inputs, **params) -> "Tensor":
         """Run the op on Tensors (or plain numbers/arrays, treated as constants)."""
         # NOTE: one- and two-input ops are nearly every call; fixed-arity paths are faster.
         if len(inputs) == 1:
             return apply_unary(cls, inputs[0], params)
         if len(inputs) == 2 and not params:
             return apply_binary(cls, inputs[0], inputs[1])
-        ctx = _new(cls)
         arrays = []
         parents = []
         record = False
@@ -102,67 +104,61 @@ class Function:
                 # number adopts the array's dtype.
                 arrays.append(x.item() if isinstance(x, np.generic) else x)
                 parents.append(None)
-        out = cls.forward(ctx, *arrays, **params)
-        return _wrap(out, ctx, tuple(parents) if record else None)
-
-    @property
-    def name(self) -> str:
-        return type(self).__name__
-
-    def __repr__(self) -> str:
-        return f"<{self.name}Backward>"
+        result = _new(Tensor)
+        out = cls.forward(result, *arrays, **params)
+        return _finish(result, out, cls, tuple(parents) if record else None)
 
 
 from ..tensor import Tensor  # noqa: E402  (tensor.py imports the ops that import this module)
 
 
-def _wrap(out: np.ndarray, ctx: Function, parents) -> "Tensor":
-    """The output Tensor; with grad mode on and an input requiring grad, ctx becomes its node."""
-    result = _new(Tensor)
+def _finish(result: "Tensor", out, cls, parents) -> "Tensor":
+    """Fill in the output Tensor; with grad mode on and an input requiring grad, it becomes
+    the graph node of `cls` (else what forward saved is dropped at once)."""
     # NOTE: NumPy returns a scalar, not a 0-d array, from arithmetic on 0-d arrays
     result.data = out if type(out) is _ndarray else np.asarray(out)
     result.grad = None
     if parents is not None and _grad_state.enabled:
-        ctx.parents = parents
-        ctx.seq = next(_seq_counter)
+        result.parents = parents
+        result.seq = next(_seq_counter)
         result.requires_grad = True
-        result._ctx = ctx
+        result.grad_fn = cls
     else:
         result.requires_grad = False
-        result._ctx = None
+        result.grad_fn = None
+        result.saved = None
     return result
 
 
 def apply_unary(cls, a, params=None) -> "Tensor":
     """`cls.apply(a, **params)` for a one-input op (the fast path Tensor methods use)."""
-    ctx = _new(cls)
+    result = _new(Tensor)
     if type(a) is Tensor or isinstance(a, Tensor):
-        out = cls.forward(ctx, a.data, **params) if params else cls.forward(ctx, a.data)
+        out = cls.forward(result, a.data, **params) if params else cls.forward(result, a.data)
         parents = (a,) if a.requires_grad else None
     else:
         if isinstance(a, np.generic):
             a = a.item()
-        out = cls.forward(ctx, a, **params) if params else cls.forward(ctx, a)
+        out = cls.forward(result, a, **params) if params else cls.forward(result, a)
         parents = None
-    # NOTE: _wrap inlined here and in apply_binary: the hottest paths of the engine
-    result = _new(Tensor)
+    # NOTE: _finish inlined here and in apply_binary: the two hottest paths of the engine
     result.data = out if type(out) is _ndarray else np.asarray(out)
     result.grad = None
     if parents is not None and _grad_state.enabled:
-        ctx.parents = parents
-        ctx.seq = next(_seq_counter)
+        result.parents = parents
+        result.seq = next(_seq_counter)
         result.requires_grad = True
-        result._ctx = ctx
+        result.grad_fn = cls
     else:
         result.requires_grad = False
-        result._ctx = None
+        result.grad_fn = None
+        result.saved = None
     return result
 
 
 def apply_binary(cls, a, b) -> "Tensor":
     """`cls.apply(a, b)` for a parameterless two-input op; a plain number becomes a constant
     of the other input's dtype."""
-    ctx = _new(cls)
     # NOTE: `type(x) is Tensor` first: it is cheaper than isinstance and nearly always true.
     if type(a) is Tensor or isinstance(a, Tensor):
         pa = a if a.requires_grad else None
@@ -188,16 +184,17 @@ def apply_binary(cls, a, b) -> "Tensor":
             a = scalar_like(a, b)
     else:
         pa = pb = None
-    out = cls.forward(ctx, a, b)
     result = _new(Tensor)
+    out = cls.forward(result, a, b)
     result.data = out if type(out) is _ndarray else np.asarray(out)
     result.grad = None
     if (pa is not None or pb is not None) and _grad_state.enabled:
-        ctx.parents = (pa, pb)
-        ctx.seq = next(_seq_counter)
+        result.parents = (pa, pb)
+        result.seq = next(_seq_counter)
         result.requires_grad = True
-        result._ctx = ctx
+        result.grad_fn = cls
     else:
         result.requires_grad = False
-        result._ctx = None
+        result.grad_fn = None
+        result.saved = None
     return result

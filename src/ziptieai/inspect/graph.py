@@ -9,9 +9,10 @@ What lives here: walking the graph (iteratively, so a chain of 100,000 ops is fi
 DOT text, plus `render`, a thin call to the `dot` program. What does not: any drawing library;
 the DOT text needs no dependency at all.
 
-How the graph is read. Each tensor made by an op holds that op's node (`tensor.grad_fn`, a
-`Function`); the node holds the op's inputs that require grad (`node.parents`; an input that
-does not, a constant, is None there). So from the output we walk back: tensor → op → inputs.
+How the graph is read. Each tensor made by an op is that op's node: `tensor.grad_fn` is the op
+(a `Function` class) and `tensor.parents` holds the op's inputs that require grad (an input
+that does not, a constant, is None there). So from the output we walk back: tensor → op →
+inputs; the picture draws the op as its own ellipse between them.
 Constants are not kept by the graph, so they show as a small dashed "constant" box.
 
 NOTE: backward() frees the graph as it goes (each node drops its saved arrays and its inputs),
@@ -52,12 +53,12 @@ def draw_graph(tensor: Tensor, show_values: bool = True, names=None,
     if not isinstance(tensor, Tensor):
         raise TypeError(f"draw_graph: expected a Tensor, got {type(tensor).__name__}")
     names = _names_of(names)
-    ids: dict = {}  # id(tensor or node) -> DOT name; the objects are kept alive in `keep`
+    ids: dict = {}  # (prefix, id(tensor)) -> DOT name; the tensors are kept alive in `keep`
     keep: list = []
     counts = {"t": 0, "op": 0}
 
     def dot_id(obj, prefix: str) -> str:
-        key = id(obj)
+        key = (prefix, id(obj))
         if key not in ids:
             ids[key] = f"{prefix}{counts[prefix]}"
             counts[prefix] += 1
@@ -74,18 +75,18 @@ def draw_graph(tensor: Tensor, show_values: bool = True, names=None,
         t = stack.pop()
         t_id = dot_id(t, "t")
         tensor_lines.append(_tensor_node(t_id, t, t is tensor, names, show_values, max_values))
-        node = t._ctx
-        if node is None:
+        op = t.grad_fn
+        if op is None:
             continue
-        parents = getattr(node, "parents", None)
+        parents = t.parents
         if not parents:
             raise RuntimeError(
-                f"draw_graph: the graph through {node.name} was freed by backward() (each "
+                f"draw_graph: the graph through {op.__name__} was freed by backward() (each "
                 "node drops its inputs once used). Call draw_graph before backward(), or "
                 "pass retain_graph=True to backward(), or recompute the forward pass."
             )
-        op_id = dot_id(node, "op")
-        op_lines.append(f'  {op_id} [label="{_escape(node.name)}", shape=ellipse, '
+        op_id = dot_id(t, "op")
+        op_lines.append(f'  {op_id} [label="{_escape(op.__name__)}", shape=ellipse, '
                         'style=filled, fillcolor="#fde9c9"];')
         edges.append(f"  {op_id} -> {t_id};")
         numbered = len(parents) > 1
@@ -159,7 +160,7 @@ def _tensor_node(t_id: str, t: Tensor, is_output: bool, names: dict, show_values
         lines.append(_values(t.data))
         if t.grad is not None:
             lines.append("grad " + _values(np.asarray(t.grad)))
-    if t._ctx is None:
+    if t.grad_fn is None:
         kind = "parameter" if name is not None else ("leaf" if t.requires_grad else "constant")
         lines.insert(0, kind)
         fill = "#cfe2f3" if t.requires_grad else "#eeeeee"
