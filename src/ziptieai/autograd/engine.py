@@ -18,7 +18,6 @@ from heapq import heappop, heappush
 import numpy as np
 
 
-
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     """Sum `grad` over the axes that broadcasting added or stretched, so it has `shape`."""
     if grad.shape == shape:
@@ -104,13 +103,16 @@ def backward(root, gradient=None, retain_graph: bool = False) -> None:
         if release:
             node.saved = None
             node.parents = ()
-        # NOTE: only an op with several inputs can broadcast; a one-input op's gradient
-        # already has its input's shape, so the check is skipped on the hottest path.
-        check_shapes = len(parents) > 1
+        # NOTE: the hottest case, a one-input op in a chain (`nxt` is None here and nothing else
+        # waits): its gradient already has its input's shape (only several inputs broadcast)
+        # and goes straight to that input's node.
+        if len(parents) == 1 and not heap and parents[0].grad_fn is not None:
+            nxt, nxt_grad = parents[0], input_grads[0]
+            continue
         for parent, g in zip(parents, input_grads):
             if parent is None or g is None:
                 continue
-            if check_shapes and g.shape != parent.data.shape:
+            if g.shape != parent.data.shape:
                 g = unbroadcast(g, parent.data.shape)
             if parent is nxt:
                 nxt_grad = nxt_grad + g

@@ -163,17 +163,20 @@ def apply_binary(cls, a, b) -> "Tensor":
     if type(a) is Tensor or isinstance(a, Tensor):
         pa = a if a.requires_grad else None
         a = a.data
-        if type(b) is Tensor or isinstance(b, Tensor):
+        if type(b) is float:
+            pb = None
+            # NOTE: scalar_like inlined for a cached constant (the common case): a float array's
+            # constants are cached by value; a new one takes the full path.
+            try:
+                b = _SCALARS[a.dtype][b]
+            except KeyError:
+                b = scalar_like(b, a)
+        elif type(b) is Tensor or isinstance(b, Tensor):
             pb = b if b.requires_grad else None
             b = b.data
         else:
             pb = None
-            # NOTE: scalar_like inlined for a cached constant (the common case): a float array's
-            # constants are cached by value; an unhashable or new `b` takes the full path.
-            try:
-                b = _SCALARS[a.dtype][b]
-            except (KeyError, TypeError):
-                b = scalar_like(b, a)
+            b = scalar_like(b, a)
     elif type(b) is Tensor or isinstance(b, Tensor):
         pa = None
         pb = b if b.requires_grad else None
