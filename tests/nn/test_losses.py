@@ -68,15 +68,35 @@ class LossSpec:
     reference: Optional[Callable] = None   # (input_t, target_t, reduction) -> torch tensor
     target_grad: bool = False         # the loss is differentiable in its target
     id: str = ""
+    options: tuple = ()               # (name, value) constructor options; arrays: class weights
 
     @property
     def name(self) -> str:
         return self.id or self.cls
 
-    def torch_loss(self, input_t, target_t, reduction):
+    def kwargs(self, lib, dtype) -> dict:
+        """The options for ziptieai (lib=zt) or torch, arrays as that library's tensors."""
+        return {k: lib.tensor(v.astype(dtype)) if isinstance(v, np.ndarray) else v
+                for k, v in self.options}
+
+    def ours(self, reduction, dtype=np.float64):
+        return getattr(nn, self.cls)(reduction=reduction, **self.kwargs(zt, dtype))
+
+    def torch_loss(self, input_t, target_t, reduction, dtype=np.float64):
         if self.reference is not None:
             return self.reference(input_t, target_t, reduction)
-        return getattr(torch.nn, self.cls)(reduction=reduction)(input_t, target_t)
+        layer = getattr(torch.nn, self.cls)(reduction=reduction, **self.kwargs(torch, dtype))
+        return layer(input_t, target_t)
+
+
+_CLASS_WEIGHTS = np.array([0.5, 2.0, 1.0, 3.0])
+
+
+def _labels_with(ignored, n=7, c=4):
+    """Labels for 4 classes with two rows labelled `ignored` (the ignore_index)."""
+    labels = np.random.default_rng(3).integers(0, c, n)
+    labels[[1, 4]] = ignored
+    return labels
 
 
 LOSS_SPECS = [
@@ -88,7 +108,29 @@ LOSS_SPECS = [
              lambda rng: (3 * rng.standard_normal((6, 4)),
                           np.exp(_log_softmax(rng.standard_normal((6, 4))))),
              target_grad=True, id="CrossEntropyLoss-probabilities"),
+    LossSpec("CrossEntropyLoss", lambda rng: (3 * rng.standard_normal((6, 4)), _labels(rng)),
+             options=(("weight", _CLASS_WEIGHTS),), id="CrossEntropyLoss-weight"),
+    LossSpec("CrossEntropyLoss",
+             lambda rng: (3 * rng.standard_normal((7, 4)), _labels_with(-100)),
+             id="CrossEntropyLoss-ignored-rows"),
+    LossSpec("CrossEntropyLoss",
+             lambda rng: (3 * rng.standard_normal((7, 4)), _labels_with(2)),
+             options=(("ignore_index", 2),), id="CrossEntropyLoss-ignore_index-a-class"),
+    LossSpec("CrossEntropyLoss", lambda rng: (3 * rng.standard_normal((6, 4)), _labels(rng)),
+             options=(("label_smoothing", 0.1),), id="CrossEntropyLoss-label_smoothing"),
+    LossSpec("CrossEntropyLoss",
+             lambda rng: (3 * rng.standard_normal((7, 4)), _labels_with(-100)),
+             options=(("weight", _CLASS_WEIGHTS), ("label_smoothing", 0.25)),
+             id="CrossEntropyLoss-weight-ignored-smoothing"),
+    LossSpec("CrossEntropyLoss",
+             lambda rng: (3 * rng.standard_normal((6, 4)),
+                          np.exp(_log_softmax(rng.standard_normal((6, 4))))),
+             options=(("weight", _CLASS_WEIGHTS), ("label_smoothing", 0.2)), target_grad=True,
+             id="CrossEntropyLoss-probabilities-weight-smoothing"),
     LossSpec("NLLLoss", lambda rng: (_log_softmax(rng.standard_normal((6, 4))), _labels(rng))),
+    LossSpec("NLLLoss",
+             lambda rng: (_log_softmax(rng.standard_normal((7, 4))), _labels_with(-100)),
+             options=(("weight", _CLASS_WEIGHTS),), id="NLLLoss-weight-ignored-rows"),
     LossSpec("BCEWithLogitsLoss",
              lambda rng: (4 * rng.standard_normal((4, 3)), rng.uniform(0, 1, (4, 3))),
              target_grad=True),
@@ -114,8 +156,8 @@ def test_loss_matches_torch(spec: LossSpec, reduction: str, dtype) -> None:
 
     x_ours, t_ours = zt.tensor(x, requires_grad=True), zt.tensor(t, requires_grad=t_grad)
     x_torch, t_torch = torch.tensor(x, requires_grad=True), torch.tensor(t, requires_grad=t_grad)
-    loss = getattr(nn, spec.cls)(reduction=reduction)(x_ours, t_ours)
-    loss_torch = spec.torch_loss(x_torch, t_torch, reduction)
+    loss = spec.ours(reduction, dtype)(x_ours, t_ours)
+    loss_torch = spec.torch_loss(x_torch, t_torch, reduction, dtype)
 
     expected = loss_torch.detach().numpy()
     assert loss.shape == expected.shape
@@ -144,10 +186,13 @@ def test_functional_form_matches_the_layer(spec: LossSpec) -> None:
         "BCELoss": F.binary_cross_entropy, "HingeLoss": F.hinge_loss,
     }[spec.cls]
     x, t = spec.input(np.random.default_rng(0))
+    options = spec.kwargs(zt, np.float64)
+    weight = options.pop("weight", None)
+    args = () if weight is None else (weight,)
     for reduction in REDUCTIONS:
-        layer = getattr(nn, spec.cls)(reduction=reduction)(zt.tensor(x), zt.tensor(t))
-        np.testing.assert_array_equal(fn(zt.tensor(x), zt.tensor(t), reduction=reduction).data,
-                                      layer.data)
+        layer = spec.ours(reduction)(zt.tensor(x), zt.tensor(t))
+        direct = fn(zt.tensor(x), zt.tensor(t), *args, reduction=reduction, **options)
+        np.testing.assert_array_equal(direct.data, layer.data)
 
 
 # ---- stability at extreme logits ---------------------------------------------------------
@@ -258,6 +303,23 @@ ERROR_CASES = [
               IndexError, r"label -1 .*4 classes"),
     ErrorCase("nll-label-too-big", lambda: nn.NLLLoss()(_t(2, 3), np.array([3, 0])),
               IndexError, r"label 3 .*3 classes"),
+    ErrorCase("ce-label-out-of-range-with-ignore_index",
+              lambda: nn.CrossEntropyLoss(ignore_index=1)(_t(3, 4), np.array([0, -100, 1])),
+              IndexError, r"label -100 at index 1 .*4 classes.*ignore_index 1"),
+    ErrorCase("ce-weight-shape",
+              lambda: nn.CrossEntropyLoss(weight=np.ones(3))(_t(2, 4), np.array([0, 1])),
+              ValueError, r"weight of shape \(3,\) should be \(4,\)"),
+    ErrorCase("nll-weight-shape",
+              lambda: F.nll_loss(_t(2, 4), np.array([0, 1]), np.ones((4, 1))),
+              ValueError, r"nll_loss: weight of shape \(4, 1\) should be \(4,\)"),
+    ErrorCase("ce-label_smoothing-above-1", lambda: nn.CrossEntropyLoss(label_smoothing=1.5),
+              ValueError, r"label_smoothing=1.5 must be a number in \[0.0, 1.0\]"),
+    ErrorCase("ce-label_smoothing-negative",
+              lambda: F.cross_entropy(_t(2, 4), np.array([0, 1]), label_smoothing=-0.1),
+              ValueError, r"label_smoothing=-0.1"),
+    ErrorCase("ce-ignore_index-not-int",
+              lambda: F.cross_entropy(_t(2, 4), np.array([0, 1]), ignore_index=1.0),
+              TypeError, r"ignore_index=1.0 must be an int"),
     ErrorCase("ce-float-labels", lambda: nn.CrossEntropyLoss()(_t(3, 4), np.array([0.0, 1, 2])),
               TypeError, r"integers.*float64"),
     ErrorCase("ce-float32-labels",
@@ -304,3 +366,35 @@ ERROR_CASES = [
 def test_bad_input_raises_a_named_error(case: ErrorCase) -> None:
     with pytest.raises(case.error, match=case.match):
         case.call()
+
+
+# ---- class weights, ignored rows: what the parity table does not show -------------------
+
+
+def test_every_row_ignored_gives_nan_in_mean_like_torch() -> None:
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    labels = np.full(3, -100)
+    for options in ({}, {"label_smoothing": 0.1}, {"weight": _CLASS_WEIGHTS}):
+        ours = nn.CrossEntropyLoss(**options)(zt.tensor(x, requires_grad=True), labels)
+        ref = torch.nn.CrossEntropyLoss(**{k: torch.tensor(v) if isinstance(v, np.ndarray)
+                                           else v for k, v in options.items()})(
+            torch.tensor(x), torch.tensor(labels))
+        assert np.isnan(ours.item()) and np.isnan(ref.item())
+        ours.backward()  # no warning, no error: a nan gradient, as torch
+        assert nn.CrossEntropyLoss(reduction="sum", **options)(zt.tensor(x), labels).item() == 0
+
+
+def test_class_weight_is_a_buffer_in_the_state_dict_like_torch() -> None:
+    ours = nn.CrossEntropyLoss(weight=_CLASS_WEIGHTS)
+    ref = torch.nn.CrossEntropyLoss(weight=torch.tensor(_CLASS_WEIGHTS))
+    assert list(ours.state_dict()) == list(ref.state_dict()) == ["weight"]
+    np.testing.assert_array_equal(ours.state_dict()["weight"], _CLASS_WEIGHTS)
+    assert list(nn.NLLLoss().state_dict()) == list(torch.nn.NLLLoss().state_dict()) == []
+    assert "label_smoothing=0.1" in repr(nn.CrossEntropyLoss(label_smoothing=0.1))
+
+
+def test_float32_logits_with_float64_weights_stay_float32() -> None:
+    x = zt.tensor(np.ones((2, 4), np.float32), requires_grad=True)
+    loss = F.cross_entropy(x, np.array([0, 3]), _CLASS_WEIGHTS, label_smoothing=0.1)
+    loss.backward()
+    assert loss.dtype == np.float32 and x.grad.dtype == np.float32

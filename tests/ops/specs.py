@@ -65,6 +65,17 @@ def _labels(shapes, rng):
     return rng.integers(0, c, n)
 
 
+def _labels_some_ignored(shapes, rng):
+    """Labels with every third row after the first set to -100 (cross-entropy's ignore_index)."""
+    labels = _labels(shapes, rng)
+    labels[2::3] = -100
+    return labels
+
+
+def _class_weights(x):
+    return np.linspace(0.5, 2.0, x.shape[1])
+
+
 def _index_rows(shapes, rng):
     return rng.integers(0, shapes[0][0], 7)
 
@@ -222,6 +233,14 @@ SPECS = [
            [((5, 3), (5,)), ((1, 4), (1,)), ((8, 10), (8,))],
            st.tuples(st.integers(1, 5), st.integers(1, 5)).map(lambda t: (t, (t[0],))),
            covers=("NLL", "LogSoftmax"), int_inputs={1: _labels}),
+    OpSpec("cross_entropy_weighted_ignored_smoothed",
+           lambda x, y: F.cross_entropy(x, y, _class_weights(x.data).astype(x.dtype),
+                                        label_smoothing=0.1), None,
+           (lambda x, y: TF.cross_entropy(x, y, torch.tensor(_class_weights(x).astype(
+               x.detach().numpy().dtype)), label_smoothing=0.1)) if TF else None,
+           [((5, 3), (5,)), ((1, 4), (1,)), ((8, 10), (8,))],
+           st.tuples(st.integers(1, 5), st.integers(1, 5)).map(lambda t: (t, (t[0],))),
+           covers=("NLL", "LogSoftmax"), int_inputs={1: _labels_some_ignored}),
     OpSpec("bce_with_logits", lambda x, y: F.binary_cross_entropy_with_logits(x, y), None,
            (lambda x, y: TF.binary_cross_entropy_with_logits(x, y)) if TF else None,
            [((5,), (5,)), ((3, 2), (3, 2))], unary_shapes(min_side=1).map(lambda s: (s[0], s[0])),

@@ -6,6 +6,8 @@ and checks its inputs before NumPy sees them, so a mistake names the argument at
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..ops.elementwise import (
@@ -241,8 +243,10 @@ def l1_loss(input, target, reduction: str = "mean") -> Tensor:
     return _reduce(Abs.apply(input - _float_target("l1_loss", input, target)), reduction)
 
 
-def _class_labels(op: str, logits, target) -> np.ndarray:
-    """Integer labels (N,) for logits (N, C), checked: dtype, shape, range."""
+def _class_labels(op: str, logits, target, ignore_index: int = -100) -> tuple:
+    """Integer labels (N,) for logits (N, C), checked (dtype, shape, range: a label equal to
+    `ignore_index` is allowed anywhere), and `ignore_index` if some label equals it, else None.
+    """
     t = _array(target)
     shape = _array(logits).shape
     if t.dtype.kind not in "iu":
@@ -255,36 +259,95 @@ def _class_labels(op: str, logits, target) -> np.ndarray:
     if t.shape != shape[:1]:
         raise ValueError(f"{op}: target of shape {t.shape} should be ({shape[0]},): one "
                          f"label per row of the input of shape {shape}")
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+        raise TypeError(f"{op}: ignore_index={ignore_index!r} must be an int")
     n_classes = shape[1]
-    if t.size and (t.min() < 0 or t.max() >= n_classes):
-        i = int(np.flatnonzero((t < 0) | (t >= n_classes))[0])
+    if not t.size or (t.min() >= 0 and t.max() < n_classes):  # the usual case: one pass each
+        ignored = 0 <= ignore_index < n_classes and bool((t == ignore_index).any())
+        return t, (int(ignore_index) if ignored else None)
+    ignored = t == ignore_index
+    bad = ((t < 0) | (t >= n_classes)) & ~ignored
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
         raise IndexError(f"{op}: label {t[i]} at index {i} is out of range for {n_classes} "
-                         f"classes (expected 0 <= label < {n_classes})")
-    return t
+                         f"classes (expected 0 <= label < {n_classes}, or the ignore_index "
+                         f"{ignore_index})")
+    return t, int(ignore_index)
 
 
-def nll_loss(input, target, reduction: str = "mean") -> Tensor:
-    """-input[i, target_i] for log-probabilities input (N, C) and integer labels (N,)."""
+def _class_weight(op: str, logits, weight):
+    """`weight` (C,) as an array of the logits' dtype (a constant: no gradient), or None."""
+    if weight is None:
+        return None
+    w = _array(weight)
+    shape = _array(logits).shape
+    if w.dtype.kind not in "fiu":
+        raise TypeError(f"{op}: weight must be numeric, got dtype {w.dtype}")
+    if w.shape != shape[1:2]:
+        raise ValueError(f"{op}: weight of shape {w.shape} should be ({shape[1]},): one "
+                         f"weight per class of the input of shape {shape}")
+    return w.astype(_array(logits).dtype, copy=False)
+
+
+def _check_label_smoothing(op: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ValueError(f"{op}: label_smoothing={value!r} must be a number in [0.0, 1.0]")
+
+
+def nll_loss(input, target, weight=None, *, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
+    """-weight[y_i]·input[i, y_i] for log-probabilities input (N, C) and integer labels y (N,).
+
+    weight: (C,) per-class weights (default all 1). Rows whose label is `ignore_index` count
+    for nothing. 'mean' divides by the sum of the weights of the rows not ignored (torch's).
+    """
     _check_reduction("nll_loss", reduction)
-    labels = _class_labels("nll_loss", input, target)
-    return NLL.apply(input, labels, reduction=reduction)
+    labels, ignored = _class_labels("nll_loss", input, target, ignore_index)
+    w = _class_weight("nll_loss", input, weight)
+    return NLL.apply(input, labels, reduction=reduction, weight=w, ignore_index=ignored)
 
 
-def cross_entropy(input, target, reduction: str = "mean") -> Tensor:
+def cross_entropy(input, target, weight=None, *, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Softmax cross-entropy from logits (N, C), stable (log-sum-exp).
 
     target: integer labels (N,) in [0, C), or class probabilities (N, C) (float).
+    weight: (C,) per-class weights; ignore_index: a label whose rows count for nothing (labels
+    only); label_smoothing ε in [0, 1]: the target becomes (1 − ε)·target + ε/C, i.e.
+    loss = (1 − ε)·nll + ε/C·Σ_c −w_c·log p_c, reduced as nll_loss (torch's definition).
     """
     _check_reduction("cross_entropy", reduction)
+    _check_label_smoothing("cross_entropy", label_smoothing)
     t = _array(target)
+    w = _class_weight("cross_entropy", input, weight)
+    smoothing = float(label_smoothing)
     # NOTE: float targets of the input's rank are probabilities; float labels of shape (N,)
     # fall through to the label check, which names their dtype.
     if t.dtype.kind == "f" and t.ndim == _array(input).ndim:
         _same_shape("cross_entropy (probability target)", input, target)
-        logp = LogSoftmax.apply(input, dim=1)
-        return _reduce(-(logp * target).sum(dim=1), reduction)
-    labels = _class_labels("cross_entropy", input, target)
-    return NLL.apply(LogSoftmax.apply(input, dim=1), labels, reduction=reduction)
+        if smoothing:
+            target = target * (1 - smoothing) + smoothing / t.shape[1]
+        terms = LogSoftmax.apply(input, dim=1) * target
+        if w is not None:
+            terms = terms * w
+        return _reduce(-terms.sum(dim=1), reduction)
+    labels, ignored = _class_labels("cross_entropy", input, target, ignore_index)
+    logp = LogSoftmax.apply(input, dim=1)
+    nll = NLL.apply(logp, labels, reduction=reduction, weight=w, ignore_index=ignored)
+    if not smoothing:
+        return nll
+    # Σ_c −w_c·log p_c per row, 0 on ignored rows, reduced with nll_loss's denominator
+    smooth = -(logp if w is None else logp * w).sum(dim=1)
+    keep = None if ignored is None else (labels != ignored)
+    if keep is not None:
+        smooth = smooth * keep.astype(smooth.dtype)
+    if reduction == "mean":
+        kept = labels if keep is None else labels[keep]
+        total = float(kept.size if w is None else w[kept].sum())
+        smooth = smooth.sum() * (1 / total if total else math.nan)
+    elif reduction == "sum":
+        smooth = smooth.sum()
+    return nll * (1 - smoothing) + smooth * (smoothing / _array(input).shape[1])
 
 
 def binary_cross_entropy_with_logits(input, target, reduction: str = "mean") -> Tensor:

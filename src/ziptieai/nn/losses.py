@@ -37,16 +37,54 @@ class L1Loss(_Loss):
     _fn = staticmethod(F.l1_loss)
 
 
-class CrossEntropyLoss(_Loss):
-    """Softmax cross-entropy. Logits (N, C); target labels (N,) int or probabilities (N, C)."""
+class _ClassLoss(_Loss):
+    """A loss over C classes: optional per-class `weight` (a buffer, in the state dict as in
+    torch) and an `ignore_index` label."""
 
-    _fn = staticmethod(F.cross_entropy)
+    def __init__(self, weight=None, *, ignore_index: int = -100, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+        self.ignore_index = ignore_index
+
+    def extra_repr(self) -> str:
+        parts = [p for p in (super().extra_repr(),) if p]
+        if self.ignore_index != -100:
+            parts.append(f"ignore_index={self.ignore_index}")
+        return ", ".join(parts)
 
 
-class NLLLoss(_Loss):
-    """Negative log-likelihood. Log-probabilities (N, C); target labels (N,) int."""
+class CrossEntropyLoss(_ClassLoss):
+    """Softmax cross-entropy. Logits (N, C); target labels (N,) int or probabilities (N, C).
 
-    _fn = staticmethod(F.nll_loss)
+    weight (C,), ignore_index and label_smoothing as `functional.cross_entropy` (torch's).
+    """
+
+    def __init__(self, weight=None, *, ignore_index: int = -100, reduction: str = "mean",
+                 label_smoothing: float = 0.0):
+        super().__init__(weight, ignore_index=ignore_index, reduction=reduction)
+        F._check_label_smoothing(type(self).__name__, label_smoothing)
+        self.label_smoothing = label_smoothing
+
+    def forward(self, input, target):
+        return F.cross_entropy(input, target, self.weight, ignore_index=self.ignore_index,
+                               reduction=self.reduction, label_smoothing=self.label_smoothing)
+
+    def extra_repr(self) -> str:
+        parts = [p for p in (super().extra_repr(),) if p]
+        if self.label_smoothing:
+            parts.append(f"label_smoothing={self.label_smoothing}")
+        return ", ".join(parts)
+
+
+class NLLLoss(_ClassLoss):
+    """Negative log-likelihood. Log-probabilities (N, C); target labels (N,) int.
+
+    weight (C,) and ignore_index as `functional.nll_loss` (torch's).
+    """
+
+    def forward(self, input, target):
+        return F.nll_loss(input, target, self.weight, ignore_index=self.ignore_index,
+                          reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):

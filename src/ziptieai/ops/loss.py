@@ -13,30 +13,49 @@ from ..autograd.function import Function
 
 
 class NLL(Function):
-    """loss_i = -logp[i, y_i], reduced ('mean' | 'sum' | 'none');
-    d/dlogp = -g at [i, y_i] (÷N for 'mean'), 0 elsewhere."""
+    """loss_i = -w_i·logp[i, y_i], w_i = weight[y_i] (1 without weights; 0 where y_i is the
+    ignored label); 'sum', 'none', or 'mean' = Σ loss_i / Σ w_i (torch's weighted mean);
+    d/dlogp = -w_i·g at [i, y_i] (÷ Σ w_i for 'mean'), 0 elsewhere.
+
+    weight: (C,) array of logp's dtype, or None; ignore_index: the ignored label, or None when
+    no label is ignored (the caller checks, so the usual case skips the masking).
+    """
 
     __slots__ = ()
 
     @staticmethod
-    def forward(ctx, logp, target, reduction="mean"):
-        rows = np.arange(logp.shape[0])
+    def forward(ctx, logp, target, reduction="mean", weight=None, ignore_index=None):
+        n = logp.shape[0]
+        rows = np.arange(n)
+        w = None
+        if ignore_index is not None:
+            keep = target != ignore_index
+            target = np.where(keep, target, 0)  # any valid index; its weight is 0
+            w = keep.astype(logp.dtype)
+        if weight is not None:
+            w = weight[target] if w is None else weight[target] * w
         picked = -logp[rows, target]
-        ctx.saved = (logp.shape, rows, target, reduction)
+        if w is not None:
+            picked = picked * w
+        # NOTE: every row ignored (or weights summing to 0) gives 0/0 = nan in 'mean', as torch
+        total = n if w is None else w.sum()
+        ctx.saved = (logp.shape, rows, target, reduction, w, total)
         if reduction == "mean":
-            return np.asarray(picked.mean())
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.asarray(picked.sum() / total)
         if reduction == "sum":
             return np.asarray(picked.sum())
         return picked
 
     @staticmethod
     def backward(ctx, g):
-        shape, rows, target, reduction = ctx.saved
+        shape, rows, target, reduction, w, total = ctx.saved
         out = np.zeros(shape, dtype=g.dtype)
+        coef = -g if w is None else -g * w
         if reduction == "mean":
-            out[rows, target] = -g / shape[0]
-        else:
-            out[rows, target] = -g
+            with np.errstate(invalid="ignore", divide="ignore"):
+                coef = coef / total
+        out[rows, target] = coef
         return out, None
 
 
