@@ -272,17 +272,184 @@ class LeakyRelu(Function):
 _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
-_erf_object = np.frompyfunc(math.erf, 1, 1)
+
+# ---- erf: a vectorized port of fdlibm / FreeBSD msun s_erf.c ---------------------------
+#
+# Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
+# Developed at SunPro, a Sun Microsystems, Inc. business.
+# Permission to use, copy, modify, and distribute this software is freely granted,
+# provided that this notice is preserved.
+#
+# Branches on a = |x| (computed on a, sign copied back at the end; NaN stays NaN):
+#   a < 2**-28            a + efx*a, as (16a + 16efx*a)/16 (glibc): subnormal a keeps its bits
+#   a < 0.84375           a + a*P(a²)/Q(a²)                              (PP / QQ)
+#   a < 1.25              erx + P(a-1)/Q(a-1), erx = erf(1) rounded to float32  (PA / QA)
+#   a < 1/0.35 (split)    1 - exp(-a² - 0.5625 + R(1/a²)/S(1/a²)) / a    (RA / SA)
+#   a < 6                 the same with another fit                      (RB / SB)
+#   a >= 6 (and inf)      1   (1 - erf(6) < 2**-53)
+# Coefficients are fdlibm's, in ascending powers (Q and S with their leading 1).
+
+_ERX = 8.45062911510467529297e-01  # 0x3FEB0AC1, 0x60000000
+_EFX = 1.28379167095512586316e-01  # 0x3FC06EBA, 0x8214DB69 (2/sqrt(pi) - 1)
+_PP = (
+    1.28379167095512558561e-01,
+    -3.25042107247001499370e-01,
+    -2.84817495755985104766e-02,
+    -5.77027029648944159157e-03,
+    -2.37630166566501626084e-05,
+)
+_QQ = (
+    1.0,
+    3.97917223959155352819e-01,
+    6.50222499887672944485e-02,
+    5.08130628187576562776e-03,
+    1.32494738004321644526e-04,
+    -3.96022827877536812320e-06,
+)
+_PA = (
+    -2.36211856075265944077e-03,
+    4.14856118683748331666e-01,
+    -3.72207876035701323847e-01,
+    3.18346619901161753674e-01,
+    -1.10894694282396677476e-01,
+    3.54783043256182359371e-02,
+    -2.16637559486879084300e-03,
+)
+_QA = (
+    1.0,
+    1.06420880400844228286e-01,
+    5.40397917702171048937e-01,
+    7.18286544141962662868e-02,
+    1.26171219808761642112e-01,
+    1.36370839120290507362e-02,
+    1.19844998467991074170e-02,
+)
+_RA = (
+    -9.86494403484714822705e-03,
+    -6.93858572707181764372e-01,
+    -1.05586262253232909814e01,
+    -6.23753324503260060396e01,
+    -1.62396669462573470355e02,
+    -1.84605092906711035994e02,
+    -8.12874355063065934246e01,
+    -9.81432934416914548592e00,
+)
+_SA = (
+    1.0,
+    1.96512716674392571292e01,
+    1.37657754143519042600e02,
+    4.34565877475229228821e02,
+    6.45387271733267880336e02,
+    4.29008140027567833386e02,
+    1.08635005541779435134e02,
+    6.57024977031928170135e00,
+    -6.04244152148580987438e-02,
+)
+_RB = (
+    -9.86494292470009928597e-03,
+    -7.99283237680523006574e-01,
+    -1.77579549177547519889e01,
+    -1.60636384855821916062e02,
+    -6.37566443368389627722e02,
+    -1.02509513161107724954e03,
+    -4.83519191608651397019e02,
+)
+_SB = (
+    1.0,
+    3.03380607434824582924e01,
+    3.25792512996573918826e02,
+    1.53672958608443695994e03,
+    3.19985821950859553908e03,
+    2.55305040643316442583e03,
+    4.74528541206955367215e02,
+    -2.24409524465858183362e01,
+)
+_ERF_TINY = 2.0**-28
+_ERF_SPLIT = 2.8571434020996094  # 0x4006DB6E, 0x00000000: fdlibm's 1/0.35 boundary
+_HIGH_WORD = np.uint64(0xFFFFFFFF00000000)
+
+
+def _poly(z: np.ndarray, coeffs: tuple) -> np.ndarray:
+    """c0 + z*(c1 + z*(c2 + ...)) (Horner, fdlibm's order), in one array updated in place."""
+    total = z * coeffs[-1]
+    for c in coeffs[-2:0:-1]:
+        total += c
+        total *= z
+    total += coeffs[0]
+    return total
+
+
+def _erf_tiny(a: np.ndarray) -> np.ndarray:
+    return 0.0625 * (16 * a + (16 * _EFX) * a)
+
+
+def _erf_small(a: np.ndarray) -> np.ndarray:
+    z = a * a
+    r = _poly(z, _PP)
+    r /= _poly(z, _QQ)
+    r *= a
+    r += a
+    return r
+
+
+def _erf_mid(a: np.ndarray) -> np.ndarray:
+    s = a - 1
+    r = _poly(s, _PA)
+    r /= _poly(s, _QA)
+    r += _ERX
+    return r
+
+
+def _erf_tail(a: np.ndarray, r_coeffs: tuple, s_coeffs: tuple) -> np.ndarray:
+    """1 - exp(-a² - 0.5625 + R(s)/S(s)) / a with s = 1/a², for 1.25 <= a < 6.
+
+    -a² is split as -z² + (z - a)(z + a), z = a with the low 32 bits of its mantissa cleared,
+    so that z² is exact and the large exponent loses no bits.
+    """
+    s = 1 / (a * a)
+    r = _poly(s, r_coeffs)
+    r /= _poly(s, s_coeffs)
+    z = (a.view(np.uint64) & _HIGH_WORD).view(np.float64)
+    r += (z - a) * (z + a)
+    e = np.exp(-z * z - 0.5625)
+    e *= np.exp(r, out=r)
+    e /= a
+    return np.subtract(1, e, out=e)
+
+
+_ERF_BRANCHES = (
+    (0.0, _ERF_TINY, _erf_tiny),
+    (_ERF_TINY, 0.84375, _erf_small),
+    (0.84375, 1.25, _erf_mid),
+    (1.25, _ERF_SPLIT, lambda a: _erf_tail(a, _RA, _SA)),
+    (_ERF_SPLIT, 6.0, lambda a: _erf_tail(a, _RB, _SB)),
+)
 
 
 def erf(x: np.ndarray) -> np.ndarray:
-    """The error function, elementwise, exact to double precision (C's erf per element).
+    """The error function, elementwise, to within 1 ulp (float64 arithmetic).
 
-    NOTE: NumPy has no erf; a per-element call is slow (~0.1 µs) but exact, which GELU's
-    torch parity needs. GELU(approximate='tanh') is the fast choice for big activations.
+    A vectorized port of fdlibm's s_erf.c (FreeBSD msun; Sun's piecewise rational
+    approximations, error < 1 ulp; branch table above), each branch evaluated only on its
+    own elements. Measured against math.erf (glibc): max relative error 2.2e-16 (1 ulp, on
+    ~1% of points; the rest bit-identical); erf(±0) = ±0, erf(±inf) = ±1, NaN -> NaN.
+    Float input keeps its dtype (computed in float64, rounded back); other input gives
+    float64. Shape is kept (0-d in, 0-d ndarray out).
     """
     x = np.asarray(x)
-    return np.asarray(_erf_object(x), dtype=x.dtype if x.dtype.kind == "f" else np.float64)
+    out_dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+    a = np.array(x, dtype=np.float64)  # a fresh float64 copy: |x|, then erf(|x|), in place
+    np.abs(a, out=a)
+    flat = a.reshape(-1)
+    # every branch's elements are found before any is overwritten (results lie in [0, 1])
+    where = [np.flatnonzero((flat >= lo) & (flat < hi)) for lo, hi, _ in _ERF_BRANCHES]
+    with np.errstate(under="ignore"):  # subnormal x in the tiny branch
+        flat[flat >= 6] = 1.0
+        for (_, _, branch), i in zip(_ERF_BRANCHES, where):
+            if i.size:
+                flat[i] = branch(flat[i])
+    np.copysign(a, x, out=a)
+    return a.astype(out_dtype, copy=False)
 
 
 class Gelu(Function):
