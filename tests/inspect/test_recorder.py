@@ -372,6 +372,49 @@ def test_save_and_load_round_trip_without_pickle(tmp_path):
     assert_same(load_records(str(folder))[0], rec.records[0])
 
 
+def test_saved_arrays_are_stacked_by_column(tmp_path):
+    # the same place in every record (same dtype and shape) is one npz member, row i = record i
+    model, o = setup("adam")
+    with Recorder(model, o, full_size_limit=40) as rec:
+        train(model, o, 12)
+    folder = rec.save(tmp_path / "run")
+    with np.load(folder / "records.npz", allow_pickle=False) as npz:
+        members = {k: npz[k].shape for k in npz.files}
+    doc = json.loads((folder / "records.json").read_text())
+    assert doc["version"] == 2
+    refs = []
+
+    def walk(v):
+        if isinstance(v, dict):
+            if "__array__" in v:
+                refs.append(v)
+            else:
+                for x in v.values():
+                    walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+
+    walk(doc["records"])
+    assert len(members) < len(refs) / 6  # 12 records: far fewer members than arrays
+    assert all(members[r["__array__"]][0] > r["i"] for r in refs)
+    loaded = load_records(folder)
+    for a, b in zip(rec.records, loaded):
+        assert_same(a, b)
+
+
+def test_version_1_folders_still_load(tmp_path):
+    # version 1 (before columns): one npz member per array, referenced without "i"
+    value = np.arange(6.0).reshape(2, 3)
+    doc = {"format": "ziptieai.inspect.records", "version": 1,
+           "records": [{"step": 1, "loss": 0.5, "w": {"__array__": "a0"}}]}
+    (tmp_path / "records.json").write_text(json.dumps(doc))
+    np.savez(tmp_path / "records.npz", a0=value)
+    (record,) = load_records(tmp_path)
+    assert record["step"] == 1 and record["loss"] == 0.5
+    np.testing.assert_array_equal(record["w"], value)
+
+
 def test_load_refuses_what_is_not_a_records_folder(tmp_path):
     with pytest.raises(ValueError, match="no records.json"):
         load_records(tmp_path)
