@@ -61,6 +61,52 @@ def test_spearman_edge_cases():
         spearman([1, 2], [1, 2, 3])
 
 
+@pytest.mark.parametrize("opt", ["sgd", "adam"])
+def test_ranking_once_gives_the_numbers_of_ranking_per_call(opt):
+    """explain ranks |W|, |g|, |ΔW| (and Adam's step) once, for every correlation and example;
+    the same numbers, exactly, as spearman() and rankdata() called on each pair afresh."""
+    from ziptieai.inspect.explain import _pool
+
+    _, _, rec = run(opt, steps=15)
+    ex = explain(rec)
+    pool = _pool(rec.records)
+    aW, ag, adW = np.abs(pool.W), np.abs(pool.g), np.abs(pool.dW)
+    assert ex.n_values == aW.size
+    assert ex.corr_update_grad == spearman(adW, ag)
+    assert ex.corr_update_weight == spearman(adW, aW)
+    if opt == "adam":
+        assert ex.corr_update_adam == spearman(adW, np.abs(pool.eff / pool.lr))
+    else:
+        assert ex.corr_update_adam is None
+    n = aW.size
+    rW, rg, rdW = ((rankdata(v) - 1) / (n - 1) for v in (aW, ag, adW))
+    (w10, w90), (g10, g90) = np.quantile(aW, [0.1, 0.9]), np.quantile(ag, [0.1, 0.9])
+    cand = np.flatnonzero((aW >= w90) & (ag <= g10) & (ag > 0))
+    if not cand.size:
+        cand = np.flatnonzero((aW >= w90) & (ag <= g10))
+    first = cand[np.argmax(rW[cand] - rg[cand])] if cand.size else np.argmax(rW - rg)
+    cand = np.flatnonzero((aW <= w10) & (ag >= g90))
+    second = cand[np.argmax(ag[cand])] if cand.size else np.argmax(rg - rW)
+    for e, k in ((ex.large_weight_tiny_grad, first), (ex.small_weight_huge_grad, second)):
+        assert (e.name, e.index, e.step) == pool.locate(int(k))
+        assert (e.weight, e.grad, e.update) == (pool.W[k], pool.g[k], pool.dW[k])
+        assert (e.weight_rank, e.grad_rank, e.update_rank) == (rW[k], rg[k], rdW[k])
+
+
+def test_rankdata_averages_ties_whatever_the_sort():
+    rng = np.random.default_rng(0)
+    x = np.round(rng.standard_normal(5000) * 3) / 3  # many ties
+    x[::7] = -0.0
+    x[1::11] = 0.0
+    order = np.argsort(x, kind="stable")
+    xs = x[order]
+    starts = np.flatnonzero(np.r_[True, xs[1:] != xs[:-1]])
+    counts = np.diff(np.append(starts, x.size))
+    expected = np.empty(x.size)
+    expected[order] = np.repeat(starts + (counts + 1) / 2.0, counts)
+    np.testing.assert_array_equal(rankdata(x), expected)
+
+
 # ---- the claims, on real runs -----------------------------------------------------------------
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_sgd_update_is_minus_lr_times_gradient_and_ranks_as_it(dtype):
