@@ -58,10 +58,11 @@ What it costs, and how it stays bounded (bench/inspect_overhead.py measures it):
   `optim.kernels`; NumPy without it), reading a fused optimizer's own flat buffers; the dicts
   above are built only when `records` is read.
 
-NOTE (bench/inspect_overhead.py, 64→128→10 MLP, Adam, batch 32, a ~110 µs step on 2 cores):
-summary mode costs 1.33× the step when every step is recorded (1.23× for the core alone: a
-hook-driven Python step of this size leaves little room), 1.20× with every=2; NumPy without
-numba 2.0×; keeping full values of the small tensors 1.7×. Larger steps pay relatively less.
+NOTE (bench/inspect_overhead.py, 64→128→10 MLP, Adam, batch 32, a ~100 µs step on 2 cores):
+summary mode costs 1.30–1.32× the step when every step is recorded (1.20–1.22× for the core
+alone: ~20 µs of hooks, one copy and one kernel call, which a step this small feels), 1.18–1.20×
+with every=2; NumPy without numba 2.0×; keeping full values of the small tensors 1.7×. Larger
+steps pay relatively less.
 """
 
 from __future__ import annotations
