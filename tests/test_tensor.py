@@ -184,3 +184,44 @@ def test_python_number_constants_keep_their_value_and_sign():
     i = zt.tensor([1, 2])
     assert (i * 2).dtype == np.int64
     assert np.isnan((a * float("nan")).data).all()
+
+
+# ---- type promotion: torch's rules where NumPy's differ ------------------------------------
+_OPERANDS = {
+    "int64": lambda L: L.tensor(np.array([1, 2, 3], np.int64)),
+    "int32": lambda L: L.tensor(np.array([1, 2, 3], np.int32)),
+    "uint8": lambda L: L.tensor(np.array([1, 2, 3], np.uint8)),
+    "bool": lambda L: L.tensor(np.array([True, True, True])),
+    "float32": lambda L: L.tensor(np.array([1.5, 2.0, 0.5], np.float32)),
+    "float64": lambda L: L.tensor(np.array([1.5, 2.0, 0.5], np.float64)),
+    "int": lambda L: 3,
+    "float": lambda L: 2.5,
+    "np.float64": lambda L: np.float64(2.5),
+}
+_BINARY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+           "/": lambda a, b: a / b, "**": lambda a, b: a**b}
+_PAIRS = [(x, y) for x in _OPERANDS for y in _OPERANDS
+          if not (x in ("int", "float", "np.float64") and y in ("int", "float", "np.float64"))]
+
+
+@pytest.mark.parametrize("op", list(_BINARY))
+@pytest.mark.parametrize("left,right", _PAIRS, ids=[f"{x}-{y}" for x, y in _PAIRS])
+def test_binary_op_result_dtype_and_value_match_torch(left, right, op):
+    torch = pytest.importorskip("torch")
+    fn = _BINARY[op]
+    try:
+        expected = fn(_OPERANDS[left](torch), _OPERANDS[right](torch))
+    except (RuntimeError, TypeError):  # torch refuses it (e.g. bool - bool): so do we
+        with pytest.raises((RuntimeError, TypeError)):
+            fn(_OPERANDS[left](zt), _OPERANDS[right](zt))
+        return
+    got = fn(_OPERANDS[left](zt), _OPERANDS[right](zt))
+    assert str(got.dtype) == str(expected.dtype).replace("torch.", "")
+    np.testing.assert_allclose(got.data, expected.numpy(), rtol=1e-6)
+
+
+def test_gradient_through_an_int_operand_keeps_the_float_dtype():
+    x = zt.tensor([1.5, 2.0], requires_grad=True)
+    (x * zt.tensor([2, 3]) / zt.tensor([4, 4])).sum().backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_allclose(x.grad, [0.5, 0.75])

@@ -61,6 +61,30 @@ def scalar_like(x, array: np.ndarray):
     return z
 
 
+def promote(a: np.ndarray, b: np.ndarray) -> tuple:
+    """The two arrays of a binary op, with torch's type promotion where NumPy's differs: an
+    integer array meeting a float array takes that float's dtype (NumPy would make int64 with
+    float32 float64). Bool arrays are left as they are (NumPy already agrees with torch)."""
+    kind_a, kind_b = a.dtype.kind, b.dtype.kind
+    if kind_a == "f" and kind_b in "iu":
+        b = b.astype(a.dtype)
+    elif kind_b == "f" and kind_a in "iu":
+        a = a.astype(b.dtype)
+    return a, b
+
+
+def _number_and_array(x, array: np.ndarray) -> tuple:
+    """(`x` as `scalar_like` makes it, the array) for an op between a plain number and an array.
+    NOTE: torch's rule, where NumPy's differs: an integer or bool array meeting a float number
+    gives float32 (torch's default dtype), not float64: the integers are cast first; for bools
+    the number becomes a float32 constant (bool with float32 is float32 in NumPy too)."""
+    if array.dtype.kind in "biu" and isinstance(x, (float, np.floating)):
+        if array.dtype.kind == "b":
+            return np.asarray(x, np.float32), array
+        array = array.astype(np.float32)
+    return scalar_like(x, array), array
+
+
 class Function:
     """Base of every op: `forward` and `backward` as static methods; `apply` runs it on Tensors.
 
@@ -170,13 +194,15 @@ def apply_binary(cls, a, b) -> "Tensor":
             try:
                 b = _SCALARS[a.dtype][b]
             except KeyError:
-                b = scalar_like(b, a)
+                b, a = _number_and_array(b, a)
         elif type(b) is Tensor or isinstance(b, Tensor):
             pb = b if b.requires_grad else None
             b = b.data
+            if a.dtype is not b.dtype:
+                a, b = promote(a, b)
         else:
             pb = None
-            b = scalar_like(b, a)
+            b, a = _number_and_array(b, a)
     elif type(b) is Tensor or isinstance(b, Tensor):
         pa = None
         pb = b if b.requires_grad else None
@@ -184,7 +210,7 @@ def apply_binary(cls, a, b) -> "Tensor":
         try:
             a = _SCALARS[b.dtype][a]
         except (KeyError, TypeError):
-            a = scalar_like(a, b)
+            a, b = _number_and_array(a, b)
     else:
         pa = pb = None
     result = _new(Tensor)

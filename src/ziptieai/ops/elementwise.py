@@ -15,6 +15,15 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 
 
+def _integral(x) -> bool:
+    """An integer or bool array, or a Python int or bool."""
+    return x.dtype.kind in "biu" if isinstance(x, np.ndarray) else isinstance(x, int)
+
+
+def _is_bool(x) -> bool:
+    return x.dtype.kind == "b" if isinstance(x, np.ndarray) else type(x) is bool
+
+
 def _wants(ctx, i: int) -> bool:
     """Whether input i needs a gradient (skip the work when it does not)."""
     return ctx.parents[i] is not None
@@ -44,6 +53,10 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        if _is_bool(a) or _is_bool(b):
+            raise TypeError("sub: subtraction with a bool tensor is not supported (as torch); "
+                            "to invert a mask use ~mask or logical_not(), else convert first "
+                            "with .float() or .long()")
         return a - b
 
     @staticmethod
@@ -75,6 +88,8 @@ class Div(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        if _integral(a) and _integral(b):  # NOTE: as torch, integers divide into float32
+            a, b = (x.astype(np.float32) if isinstance(x, np.ndarray) else x for x in (a, b))
         out = a / b
         ctx.saved = (b, out)
         return out
@@ -107,6 +122,9 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        if _is_bool(a) and _is_bool(b):
+            raise TypeError("pow: not defined for two bools (as torch); convert one with "
+                            ".long() or .float()")
         out = a**b
         ctx.saved = (a, b, out)
         return out
