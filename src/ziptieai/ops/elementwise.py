@@ -35,8 +35,6 @@ def _wants(ctx, i: int) -> bool:
 class Add(Function):
     """a + b;  d/da = g, d/db = g."""
 
-    __slots__ = ()
-
     @staticmethod
     def forward(ctx, a, b):
         return a + b
@@ -48,8 +46,6 @@ class Add(Function):
 
 class Sub(Function):
     """a - b;  d/da = g, d/db = -g."""
-
-    __slots__ = ()
 
     @staticmethod
     def forward(ctx, a, b):
@@ -67,8 +63,6 @@ class Sub(Function):
 class Mul(Function):
     """a · b;  d/da = b·g, d/db = a·g."""
 
-    __slots__ = ()
-
     @staticmethod
     def forward(ctx, a, b):
         ctx.saved = (a, b)
@@ -83,8 +77,6 @@ class Mul(Function):
 
 class Div(Function):
     """a / b;  d/da = g/b, d/db = -g·a/b²."""
-
-    __slots__ = ()
 
     @staticmethod
     def forward(ctx, a, b):
@@ -104,8 +96,6 @@ class Div(Function):
 class Neg(Function):
     """-a;  d/da = -g."""
 
-    __slots__ = ()
-
     @staticmethod
     def forward(ctx, a):
         return -a
@@ -117,8 +107,6 @@ class Neg(Function):
 
 class Pow(Function):
     """a ** b;  d/da = b·a^(b-1)·g, d/db = a^b·ln(a)·g (0 where a = 0 and b >= 0, as torch)."""
-
-    __slots__ = ()
 
     @staticmethod
     def forward(ctx, a, b):
@@ -158,8 +146,6 @@ def _log_number(a: float) -> float:
 class Exp(Function):
     """exp(a);  d/da = exp(a)·g."""
 
-    __slots__ = ()
-
     @staticmethod
     def forward(ctx, a):
         out = np.exp(a)
@@ -174,8 +160,6 @@ class Exp(Function):
 class Log(Function):
     """ln(a);  d/da = g/a."""
 
-    __slots__ = ()
-
     @staticmethod
     def forward(ctx, a):
         ctx.saved = a
@@ -188,8 +172,6 @@ class Log(Function):
 
 class Sqrt(Function):
     """√a;  d/da = g / (2√a)."""
-
-    __slots__ = ()
 
     @staticmethod
     def forward(ctx, a):
@@ -205,8 +187,6 @@ class Sqrt(Function):
 class Abs(Function):
     """|a|;  d/da = sign(a)·g (0 at 0, as torch)."""
 
-    __slots__ = ()
-
     @staticmethod
     def forward(ctx, a):
         ctx.saved = a
@@ -219,8 +199,6 @@ class Abs(Function):
 
 class Tanh(Function):
     """tanh(a);  d/da = (1 - tanh²(a))·g."""
-
-    __slots__ = ()
 
     @staticmethod
     def forward(ctx, a):
@@ -237,8 +215,6 @@ class Tanh(Function):
 
 class Sigmoid(Function):
     """σ(a) = 1/(1+e^-a);  d/da = σ(1-σ)·g."""
-
-    __slots__ = ()
 
     @staticmethod
     def forward(ctx, a):
@@ -258,8 +234,6 @@ class Sigmoid(Function):
 class Relu(Function):
     """max(a, 0);  d/da = g where a > 0, else 0."""
 
-    __slots__ = ()
-
     @staticmethod
     def forward(ctx, a):
         out = np.maximum(a, 0)
@@ -273,8 +247,6 @@ class Relu(Function):
 
 class LeakyRelu(Function):
     """a if a > 0 else slope·a;  d/da = g if a > 0 else slope·g."""
-
-    __slots__ = ()
 
     @staticmethod
     def forward(ctx, a, negative_slope=0.01):
@@ -474,8 +446,6 @@ class Gelu(Function):
     """x·Φ(x) (Φ the normal CDF; 'tanh': 0.5x(1+tanh(√(2/π)(x+0.044715x³))));
     d/dx = Φ(x) + x·φ(x)."""
 
-    __slots__ = ()
-
     @staticmethod
     def forward(ctx, a, approximate="none"):
         if approximate == "tanh":
@@ -500,8 +470,6 @@ class Gelu(Function):
 
 class Clip(Function):
     """clip(a, lo, hi);  d/da = g where lo <= a <= hi (inclusive, as torch.clamp), else 0."""
-
-    __slots__ = ()
 
     @staticmethod
     def forward(ctx, a, lo=None, hi=None):
@@ -537,8 +505,6 @@ def _split_by_winner(g, a_wins, tie):
 class Maximum(Function):
     """max(a, b) elementwise;  the larger input gets g (half each at ties, as torch)."""
 
-    __slots__ = ()
-
     @staticmethod
     def forward(ctx, a, b):
         ctx.saved = (a, b)
@@ -553,8 +519,6 @@ class Maximum(Function):
 class Minimum(Function):
     """min(a, b) elementwise;  the smaller input gets g (half each at ties, as torch)."""
 
-    __slots__ = ()
-
     @staticmethod
     def forward(ctx, a, b):
         ctx.saved = (a, b)
@@ -568,8 +532,6 @@ class Minimum(Function):
 
 class Where(Function):
     """cond ? a : b;  d/da = g where cond, d/db = g elsewhere; cond gets none."""
-
-    __slots__ = ()
 
     @staticmethod
     def forward(ctx, cond, a, b):
@@ -599,8 +561,6 @@ def where(condition, a, b) -> Tensor:
 class Clone(Function):
     """A copy of a;  d/da = g."""
 
-    __slots__ = ()
-
     @staticmethod
     def forward(ctx, a):
         return a.copy()
@@ -612,8 +572,6 @@ class Clone(Function):
 
 class Cast(Function):
     """a as another dtype;  the gradient is cast back to a's dtype."""
-
-    __slots__ = ()
 
     @staticmethod
     def forward(ctx, a, dtype):

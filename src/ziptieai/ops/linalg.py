@@ -11,8 +11,6 @@ from ..tensor import Tensor
 class MatMul(Function):
     """a @ b;  d/da = g @ bᵀ, d/db = aᵀ @ g (1-D operands promoted, batch dims broadcast)."""
 
-    __slots__ = ()
-
     @staticmethod
     def forward(ctx, a, b):
         ctx.saved = (a, b)
@@ -90,8 +88,6 @@ class Linear(Function):
 
     Shapes: x (*, in), W (out, in), b (out,) → (*, out).
     """
-
-    __slots__ = ()
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):

@@ -21,8 +21,6 @@ class NLL(Function):
     no label is ignored (the caller checks, so the usual case skips the masking).
     """
 
-    __slots__ = ()
-
     @staticmethod
     def forward(ctx, logp, target, reduction="mean", weight=None, ignore_index=None):
         n = logp.shape[0]
@@ -63,8 +61,6 @@ class BCEWithLogits(Function):
     """ℓ = max(x, 0) - x·y + log(1 + e^-|x|) (= -[y log σ(x) + (1-y) log(1-σ(x))], never
     overflowing);  d/dx = (σ(x) - y)·g, d/dy = -x·g."""
 
-    __slots__ = ()
-
     @staticmethod
     def forward(ctx, x, y):
         ctx.saved = (x, y)
@@ -85,8 +81,6 @@ class BCEWithLogits(Function):
 class BCE(Function):
     """ℓ = -[y·log p + (1-y)·log(1-p)], each log clamped at -100 (as torch);
     d/dp = g·(p - y) / max(p(1-p), 1e-12), d/dy = g·(log(1-p) - log p)."""
-
-    __slots__ = ()
 
     @staticmethod
     def forward(ctx, p, y):
@@ -110,8 +104,6 @@ class BCE(Function):
 class Normalize(Function):
     """x̂ = (x - μ) / √(σ² + eps) over `axes` (σ² biased);
     d/dx = (g - mean(g) - x̂·mean(g·x̂)) / √(σ² + eps)."""
-
-    __slots__ = ()
 
     @staticmethod
     def forward(ctx, x, axes, eps):
@@ -147,8 +139,6 @@ def _spread(g: np.ndarray, size: int, reduction: str) -> np.ndarray:
 class Hinge(Function):
     """ℓ_i = max(0, 1 - y_i·s_i), reduced;  d/ds = -y·g and d/dy = -s·g where the margin
     1 - y·s is positive, 0 elsewhere."""
-
-    __slots__ = ()
 
     @staticmethod
     def forward(ctx, score, y, reduction="mean"):

@@ -17,8 +17,6 @@ from ..tensor import Tensor
 class Reshape(Function):
     """a viewed with a new shape;  d/da = g reshaped back."""
 
-    __slots__ = ()
-
     @staticmethod
     def forward(ctx, a, shape):
         ctx.saved = a.shape
@@ -31,8 +29,6 @@ class Reshape(Function):
 
 class Permute(Function):
     """a with its axes reordered;  d/da = g with the inverse order."""
-
-    __slots__ = ()
 
     @staticmethod
     def forward(ctx, a, dims):
@@ -47,8 +43,6 @@ class Permute(Function):
 class GetItem(Function):
     """a[index];  d/da = g scattered back to the indexed places (summed where an integer-array
     index repeats a place)."""
-
-    __slots__ = ()
 
     @staticmethod
     def forward(ctx, a, index, advanced):
@@ -69,8 +63,6 @@ class GetItem(Function):
 class Concat(Function):
     """Inputs joined along dim;  each input gets its slice of g."""
 
-    __slots__ = ()
-
     @staticmethod
     def forward(ctx, *arrays, dim=0):
         ctx.saved = (np.cumsum([x.shape[dim] for x in arrays])[:-1], dim)
@@ -84,8 +76,6 @@ class Concat(Function):
 
 class Stack(Function):
     """Inputs stacked along a new dim;  each input gets its slice of g."""
-
-    __slots__ = ()
 
     @staticmethod
     def forward(ctx, *arrays, dim=0):
@@ -101,8 +91,6 @@ class Stack(Function):
 class Embed(Function):
     """weight[indices] (rows of a lookup table);  d/dweight = g summed into the rows looked up
     (the padding row, if any, gets none)."""
-
-    __slots__ = ()
 
     @staticmethod
     def forward(ctx, weight, indices, padding_idx=None):

@@ -52,8 +52,6 @@ def _expand(g: np.ndarray, shape: tuple, axes, keepdim: bool) -> np.ndarray:
 class Sum(Function):
     """Σ over axes;  d/da = g broadcast back over the summed axes."""
 
-    __slots__ = ()
-
     @staticmethod
     def forward(ctx, a, axes=None, keepdim=False):
         ctx.saved = (a.shape, axes, keepdim)
@@ -77,8 +75,6 @@ def _count(shape: tuple, axes) -> int:
 class Mean(Function):
     """Mean over axes;  d/da = g / n broadcast back (n = number of elements averaged)."""
 
-    __slots__ = ()
-
     @staticmethod
     def forward(ctx, a, axes=None, keepdim=False):
         n = _count(a.shape, axes)
@@ -95,8 +91,6 @@ class Mean(Function):
 class Extremum(Function):
     """max/min over axes (values);  g is shared evenly by the elements that tie for the
     extremum (as torch.amax and the full torch.max)."""
-
-    __slots__ = ()
 
     @staticmethod
     def forward(ctx, a, axes=None, keepdim=False, largest=True):
@@ -117,8 +111,6 @@ class Extremum(Function):
 
 class ExtremumAt(Function):
     """max/min along one dim, the gradient going to the chosen index (as torch.max(x, dim))."""
-
-    __slots__ = ()
 
     @staticmethod
     def forward(ctx, a, dim, keepdim, indices):
@@ -216,8 +208,6 @@ def reduce_mean(a, dim=None, keepdim=False, axis=None):
 class Softmax(Function):
     """y = exp(a - max) / Σ exp(a - max) along dim;  d/da = y·(g - Σ g·y)."""
 
-    __slots__ = ()
-
     @staticmethod
     def forward(ctx, a, dim=-1):
         e = np.exp(a - a.max(axis=dim, keepdims=True))
@@ -234,8 +224,6 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     """y = a - max - log Σ exp(a - max) along dim (never overflows);  d/da = g - softmax·Σ g."""
-
-    __slots__ = ()
 
     @staticmethod
     def forward(ctx, a, dim=-1):
