@@ -197,11 +197,17 @@ _OPERANDS = {
     "int": lambda L: 3,
     "float": lambda L: 2.5,
     "np.float64": lambda L: np.float64(2.5),
+    "0-d float64": lambda L: L.tensor(np.array(2.5, np.float64)),
+    "0-d int64": lambda L: L.tensor(np.array(2, np.int64)),
+    "0-d float32": lambda L: L.tensor(np.array(2.5, np.float32)),
+    "float16": lambda L: L.tensor(np.array([1.5, 2.0, 0.5], np.float16)),
+    "py bool": lambda L: True,
 }
+_NUMBERS = ("int", "float", "np.float64", "py bool")
 _BINARY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
            "/": lambda a, b: a / b, "**": lambda a, b: a**b}
 _PAIRS = [(x, y) for x in _OPERANDS for y in _OPERANDS
-          if not (x in ("int", "float", "np.float64") and y in ("int", "float", "np.float64"))]
+          if not (x in _NUMBERS and y in _NUMBERS)]
 
 
 @pytest.mark.parametrize("op", list(_BINARY))
@@ -217,7 +223,8 @@ def test_binary_op_result_dtype_and_value_match_torch(left, right, op):
         return
     got = fn(_OPERANDS[left](zt), _OPERANDS[right](zt))
     assert str(got.dtype) == str(expected.dtype).replace("torch.", "")
-    np.testing.assert_allclose(got.data, expected.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(got.data, expected.numpy(), rtol=1e-3 if "16" in str(got.dtype)
+                               else 1e-6)
 
 
 def test_gradient_through_an_int_operand_keeps_the_float_dtype():

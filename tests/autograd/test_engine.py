@@ -254,3 +254,25 @@ def test_random_graphs_match_torch(program):
             assert mine.grad is None
         else:
             np.testing.assert_allclose(mine.grad, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_an_op_that_passes_no_gradient_ends_the_chain():
+    # a custom op whose backward gives None for its input: nothing flows past it
+    from ziptieai.autograd import Function
+
+    class Stop(Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            return (None,)
+
+    x = zt.tensor([1.0, 2.0], requires_grad=True)
+    y = zt.tensor([3.0, 4.0], requires_grad=True)
+    (Stop.apply(x.exp()).sum() + y.sum()).backward()
+    assert x.grad is None
+    np.testing.assert_array_equal(y.grad, [1.0, 1.0])
+    Stop.apply(x.exp() * 2).sum().backward()  # the chain case: the only waiting node
+    assert x.grad is None

@@ -320,6 +320,9 @@ ERROR_CASES = [
     ErrorCase("ce-ignore_index-not-int",
               lambda: F.cross_entropy(_t(2, 4), np.array([0, 1]), ignore_index=1.0),
               TypeError, r"ignore_index=1.0 must be an int"),
+    ErrorCase("ce-ignore_index-with-probabilities",
+              lambda: F.cross_entropy(_t(2, 4), _t(2, 4), ignore_index=1),
+              ValueError, r"ignore_index=1 applies to class labels only"),
     ErrorCase("ce-float-labels", lambda: nn.CrossEntropyLoss()(_t(3, 4), np.array([0.0, 1, 2])),
               TypeError, r"integers.*float64"),
     ErrorCase("ce-float32-labels",
@@ -380,7 +383,13 @@ def test_every_row_ignored_gives_nan_in_mean_like_torch() -> None:
                                            else v for k, v in options.items()})(
             torch.tensor(x), torch.tensor(labels))
         assert np.isnan(ours.item()) and np.isnan(ref.item())
-        ours.backward()  # no warning, no error: a nan gradient, as torch
+        x_ours = zt.tensor(x, requires_grad=True)
+        x_ref = torch.tensor(x, requires_grad=True)
+        nn.CrossEntropyLoss(**options)(x_ours, labels).backward()  # no warning, no error
+        torch.nn.CrossEntropyLoss(**{k: torch.tensor(v) if isinstance(v, np.ndarray) else v
+                                     for k, v in options.items()})(
+            x_ref, torch.tensor(labels)).backward()
+        np.testing.assert_array_equal(x_ours.grad, x_ref.grad.numpy())  # zeros, as torch
         assert nn.CrossEntropyLoss(reduction="sum", **options)(zt.tensor(x), labels).item() == 0
 
 

@@ -146,3 +146,17 @@ def test_exact_gelu_matches_torch():
     tx = torch.from_numpy(x).requires_grad_()
     torch.nn.functional.gelu(tx).sum().backward()
     np.testing.assert_allclose(t.grad, tx.grad.numpy(), rtol=1e-12, atol=1e-300)
+
+
+def test_transposed_and_fortran_ordered_input():
+    x = np.random.default_rng(2).normal(0, 2, (3, 4))
+    for arr in (x.T, np.asfortranarray(x), x.T.astype(np.float32)):
+        got = erf(arr)
+        want = np.vectorize(math.erf)(arr.astype(np.float64)).astype(arr.dtype)
+        np.testing.assert_allclose(got, want, rtol=MAX_REL if arr.dtype == np.float64 else 1e-7)
+    torch = pytest.importorskip("torch")
+    t = zt.tensor(x, requires_grad=True)
+    F.gelu(t.T).sum().backward()
+    ref = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.gelu(ref.T).sum().backward()
+    np.testing.assert_allclose(t.grad, ref.grad.numpy(), rtol=1e-12)

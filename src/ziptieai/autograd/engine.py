@@ -107,7 +107,8 @@ def backward(root, gradient=None, retain_graph: bool = False) -> None:
         # waits): its gradient already has its input's shape (only several inputs broadcast)
         # and goes straight to that input's node.
         if len(parents) == 1 and not heap and parents[0].grad_fn is not None:
-            nxt, nxt_grad = parents[0], input_grads[0]
+            nxt_grad = input_grads[0]
+            nxt = parents[0] if nxt_grad is not None else None  # None: no gradient flows on
             continue
         for parent, g in zip(parents, input_grads):
             if parent is None or g is None:

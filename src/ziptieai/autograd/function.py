@@ -5,6 +5,9 @@ An op is a subclass with two static methods on NumPy arrays:
     forward(ctx, *arrays, **params) -> array      # may keep what backward needs in ctx.saved
     backward(ctx, grad) -> tuple                  # one gradient (or None) per input
 
+`ctx.saved` is the one place for what backward needs (any object: an array, a tuple of them
+and numbers); ctx has no other free attributes.
+
 `Op.apply(*inputs, **params)` runs forward on the inputs' arrays. The ctx is the output Tensor:
 when grad mode is on and an input requires grad, it is the graph node (`ctx.grad_fn` is the op,
 `ctx.parents` the input Tensors that require grad, None elsewhere). A node refers to its
@@ -61,27 +64,41 @@ def scalar_like(x, array: np.ndarray):
     return z
 
 
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+
+
 def promote(a: np.ndarray, b: np.ndarray) -> tuple:
-    """The two arrays of a binary op, with torch's type promotion where NumPy's differs: an
-    integer array meeting a float array takes that float's dtype (NumPy would make int64 with
-    float32 float64). Bool arrays are left as they are (NumPy already agrees with torch)."""
-    kind_a, kind_b = a.dtype.kind, b.dtype.kind
-    if kind_a == "f" and kind_b in "iu":
+    """The two arrays of a binary op, with torch's type promotion where NumPy's differs:
+    - an integer array meeting a float array takes that float's dtype (NumPy would make int64
+      with float32 float64); bool arrays are left as they are (NumPy agrees there);
+    - a 0-d array of the same category (bool, integer, float) as an array with dimensions
+      takes that array's dtype: float32 + 0-d float64 stays float32, as in torch."""
+    cat_a, cat_b = _CATEGORY.get(a.dtype.kind), _CATEGORY.get(b.dtype.kind)
+    if cat_a == cat_b and (a.ndim == 0) != (b.ndim == 0):
+        if a.ndim == 0:
+            a = a.astype(b.dtype)
+        else:
+            b = b.astype(a.dtype)
+    elif cat_a == 2 and cat_b == 1:
         b = b.astype(a.dtype)
-    elif kind_b == "f" and kind_a in "iu":
+    elif cat_b == 2 and cat_a == 1:
         a = a.astype(b.dtype)
     return a, b
 
 
 def _number_and_array(x, array: np.ndarray) -> tuple:
     """(`x` as `scalar_like` makes it, the array) for an op between a plain number and an array.
-    NOTE: torch's rule, where NumPy's differs: an integer or bool array meeting a float number
+    NOTE: torch's rules, where NumPy's differ: an integer or bool array meeting a float number
     gives float32 (torch's default dtype), not float64: the integers are cast first; for bools
-    the number becomes a float32 constant (bool with float32 is float32 in NumPy too)."""
+    the number becomes a float32 constant (bool with float32 is float32 in NumPy too). A bool
+    array meeting an int gives int64."""
     if array.dtype.kind in "biu" and isinstance(x, (float, np.floating)):
         if array.dtype.kind == "b":
             return np.asarray(x, np.float32), array
         array = array.astype(np.float32)
+    elif array.dtype.kind == "b" and isinstance(x, (int, np.integer)) and not isinstance(
+            x, (bool, np.bool_)):
+        return np.asarray(x, np.int64), array  # bool with an int: int64 in torch (NumPy: int8)
     return scalar_like(x, array), array
 
 
@@ -208,6 +225,8 @@ def apply_binary(cls, a, b) -> "Tensor":
         pb = b if b.requires_grad else None
         b = b.data
         try:
+            if type(a) is bool:  # NOTE: True == 1.0 as a dict key; a bool stays a bool
+                raise KeyError
             a = _SCALARS[b.dtype][a]
         except (KeyError, TypeError):
             a, b = _number_and_array(a, b)

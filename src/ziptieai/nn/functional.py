@@ -325,6 +325,9 @@ def cross_entropy(input, target, weight=None, *, ignore_index: int = -100,
     # fall through to the label check, which names their dtype.
     if t.dtype.kind == "f" and t.ndim == _array(input).ndim:
         _same_shape("cross_entropy (probability target)", input, target)
+        if ignore_index != -100:
+            raise ValueError(f"cross_entropy: ignore_index={ignore_index} applies to class "
+                             "labels only, not to probability targets (as torch)")
         if smoothing:
             target = target * (1 - smoothing) + smoothing / t.shape[1]
         terms = LogSoftmax.apply(input, dim=1) * target
@@ -339,8 +342,8 @@ def cross_entropy(input, target, weight=None, *, ignore_index: int = -100,
     # Σ_c −w_c·log p_c per row, 0 on ignored rows, reduced with nll_loss's denominator
     smooth = -(logp if w is None else logp * w).sum(dim=1)
     keep = None if ignored is None else (labels != ignored)
-    if keep is not None:
-        smooth = smooth * keep.astype(smooth.dtype)
+    if keep is not None:  # NOTE: where, not × mask: every row ignored must give 0, not nan·0
+        smooth = where(keep, smooth, 0.0)
     if reduction == "mean":
         kept = labels if keep is None else labels[keep]
         total = float(kept.size if w is None else w[kept].sum())

@@ -111,8 +111,10 @@ class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
         if _is_bool(a) and _is_bool(b):
-            raise TypeError("pow: not defined for two bools (as torch); convert one with "
-                            ".long() or .float()")
+            if not isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+                raise TypeError("pow: not defined for two bool tensors, nor a bool base with a "
+                                "bool tensor exponent (as torch); convert with .long()")
+            return a.copy() if b else np.ones_like(a)  # bool tensor ** True / False: bool (torch)
         out = a**b
         ctx.saved = (a, b, out)
         return out
@@ -428,7 +430,8 @@ def erf(x: np.ndarray) -> np.ndarray:
     """
     x = np.asarray(x)
     out_dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
-    a = np.array(x, dtype=np.float64)  # a fresh float64 copy: |x|, then erf(|x|), in place
+    # a fresh C-ordered float64 copy (so that its flat view below is a view): |x|, then erf
+    a = np.array(x, dtype=np.float64, order="C")
     np.abs(a, out=a)
     flat = a.reshape(-1)
     # every branch's elements are found before any is overwritten (results lie in [0, 1])

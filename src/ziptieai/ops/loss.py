@@ -53,6 +53,8 @@ class NLL(Function):
         if reduction == "mean":
             with np.errstate(invalid="ignore", divide="ignore"):
                 coef = coef / total
+            if w is not None and not total:  # every row ignored (or weighted 0): no gradient,
+                coef = np.zeros_like(coef)     # as torch (not 0/0)
         out[rows, target] = coef
         return out, None
 
