@@ -276,3 +276,18 @@ def test_an_op_that_passes_no_gradient_ends_the_chain():
     np.testing.assert_array_equal(y.grad, [1.0, 1.0])
     Stop.apply(x.exp() * 2).sum().backward()  # the chain case: the only waiting node
     assert x.grad is None
+
+
+def test_clip_with_bounds_that_broadcast_returns_the_input_shaped_gradient():
+    torch = pytest.importorskip("torch")
+    x = np.array([-1.0, 0.5, 2.0])
+    lo = np.array([[0.0, 0.0, 0.0], [-2.0, 1.0, 0.0]])
+    ours = zt.tensor(x.reshape(3, 1), requires_grad=True)
+    out = ours.reshape(3).clip(lo, 1.5)  # an interior one-input op before: the chain path
+    (out * zt.tensor(np.arange(6.0).reshape(2, 3))).sum().backward()
+    ref = torch.tensor(x.reshape(3, 1), requires_grad=True)
+    clamped = torch.clamp(ref.reshape(3), min=torch.tensor(lo),
+                          max=torch.tensor(1.5, dtype=torch.float64))
+    (clamped * torch.arange(6.0, dtype=torch.float64).reshape(2, 3)).sum().backward()
+    assert out.shape == (2, 3) and ours.grad.shape == (3, 1)
+    np.testing.assert_array_equal(ours.grad, ref.grad.numpy())

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from ..autograd.engine import unbroadcast
 from ..autograd.function import Function
 from ..tensor import Tensor
 
@@ -487,7 +488,9 @@ class Clip(Function):
             mask = a >= lo
         if hi is not None:
             mask = mask & (a <= hi)
-        return (g * mask,)
+        # NOTE: array bounds can broadcast the output beyond a's shape; the engine sums
+        # gradients down only for ops with several inputs, so this one-input op does it here.
+        return (unbroadcast(g * mask, np.shape(a)),)
 
 
 def clip(a, min=None, max=None) -> Tensor:
